@@ -1,0 +1,115 @@
+// Vulkan instance, physical-device choice and logical device: the root object every GPU resource
+// hangs off. Prefers a discrete GPU, then integrated, then virtual, then CPU (lavapipe); the
+// BITLENS_DEVICE variable (or ContextOptions::device) picks one by index or by name substring.
+#pragma once
+
+#include <vulkan/vulkan.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace bitlens::vk {
+
+struct ContextOptions {
+  std::string device;    // index ("1") or case-insensitive name substring; empty = best by type
+  bool validation = false;  // enable VK_LAYER_KHRONOS_validation and collect its messages
+  bool pipeline_cache = true;  // load/save compiled pipelines under $XDG_CACHE_HOME/bitlens
+
+  // Options from the environment: BITLENS_DEVICE, BITLENS_VALIDATION=1, BITLENS_PIPELINE_CACHE=0.
+  static ContextOptions from_env();
+};
+
+struct PhysicalDeviceSummary {
+  uint32_t index;
+  std::string name;
+  std::string type;  // "discrete", "integrated", "virtual", "cpu", "other"
+  std::string driver;
+};
+
+// What the chosen device can do, read once at creation.
+struct DeviceCaps {
+  uint32_t subgroup_size = 1;
+  bool subgroup_arithmetic = false;
+  bool subgroup_shuffle = false;
+  bool float16 = false;
+  bool int8 = false;
+  bool storage16 = false;
+  bool storage8 = false;
+  bool timestamps = false;
+  double timestamp_period_ns = 1.0;
+  uint64_t max_storage_range = 0;
+  uint64_t max_uniform_range = 0;
+  uint64_t max_texel_elements = 0;
+  uint64_t texel_offset_alignment = 16;
+  uint64_t storage_offset_alignment = 16;
+  uint64_t max_allocation = 0;
+  uint32_t max_workgroup_count_x = 65535;
+  uint32_t max_shared_memory = 16384;
+  uint64_t device_local_bytes = 0;
+  bool host_visible_device_memory = false;  // one memory type is device-local and host-visible
+  bool unified_memory = false;              // every device-local type is also host-visible (CPU, iGPU)
+};
+
+// Lists the Vulkan devices present (for --list-devices); throws if no Vulkan driver is installed.
+std::vector<PhysicalDeviceSummary> list_devices();
+
+class Context {
+ public:
+  explicit Context(const ContextOptions& options = ContextOptions::from_env());
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  VkInstance instance() const { return instance_; }
+  VkPhysicalDevice physical_device() const { return physical_; }
+  VkDevice device() const { return device_; }
+  VkQueue queue() const { return queue_; }
+  uint32_t queue_family() const { return queue_family_; }
+  VkCommandPool command_pool() const { return command_pool_; }
+  VkPipelineCache pipeline_cache() const { return pipeline_cache_; }
+  const DeviceCaps& caps() const { return caps_; }
+  const PhysicalDeviceSummary& summary() const { return summary_; }
+  std::string describe() const;  // "device 0: llvmpipe (...) [cpu], driver Mesa 22.3.6"
+
+  // Index of a memory type with all `required` flags, preferring one that also has `preferred`.
+  uint32_t memory_type(uint32_t type_bits, VkMemoryPropertyFlags required,
+                       VkMemoryPropertyFlags preferred) const;
+  VkMemoryPropertyFlags memory_flags(uint32_t type_index) const;
+
+  // Messages the validation layer reported (warnings and errors); empty when validation is off.
+  std::vector<std::string> validation_messages() const;
+  void clear_validation_messages();
+  bool validation_enabled() const { return messenger_ != VK_NULL_HANDLE; }
+
+  // Saves the pipeline cache now (also done by the destructor).
+  void save_pipeline_cache() const;
+
+  void record_validation_message(std::string msg);
+
+ private:
+  void create_instance(const ContextOptions& options);
+  void pick_device(const ContextOptions& options);
+  void create_device();
+  void load_pipeline_cache(bool enabled);
+  void release();  // destroys every handle; safe on a partly built context
+
+  VkInstance instance_ = VK_NULL_HANDLE;
+  VkDebugUtilsMessengerEXT messenger_ = VK_NULL_HANDLE;
+  VkPhysicalDevice physical_ = VK_NULL_HANDLE;
+  VkDevice device_ = VK_NULL_HANDLE;
+  VkQueue queue_ = VK_NULL_HANDLE;
+  uint32_t queue_family_ = 0;
+  VkCommandPool command_pool_ = VK_NULL_HANDLE;
+  VkPipelineCache pipeline_cache_ = VK_NULL_HANDLE;
+  std::string pipeline_cache_path_;
+  VkPhysicalDeviceMemoryProperties memory_{};
+  DeviceCaps caps_;
+  PhysicalDeviceSummary summary_;
+  mutable std::mutex messages_mu_;
+  std::vector<std::string> messages_;
+};
+
+}  // namespace bitlens::vk

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The README's main command: installs what is missing, fetches the model and texts, builds, and
+# runs the kernel benchmark on the chosen Vulkan device.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+./scripts/build.sh
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
+./build/bench/bitlens_bench --benchmark_filter='288|768' --benchmark_min_time=0.05

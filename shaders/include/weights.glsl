@@ -1,0 +1,173 @@
+// Decoding packed weights (runtime/quant/layouts/*.h) inside kernels. Define one FORMAT_* before
+// including. A tile-chunk is 8 rows x 32 columns; its codes are 8*WPC consecutive words starting
+// at texel tc * 2*WPC of the weight texel buffer W (uvec4 texels).
+//
+// Codes are decoded without shifting: (word & (mask << s)) is q * 2^s, so the activations are
+// pre-scaled once per chunk by 2^-s (prescale_x) and every weight costs an AND, a convert and an
+// FMA. Powers of two make this exact.
+#ifndef WEIGHTS_GLSL
+#define WEIGHTS_GLSL
+
+#if defined(FORMAT_Q2)
+#define WPC 2
+#define GROUPED 1
+#elif defined(FORMAT_Q3)
+#define WPC 3
+#define GROUPED 1
+#elif defined(FORMAT_Q4)
+#define WPC 4
+#define GROUPED 1
+#elif defined(FORMAT_Q8)
+#define WPC 8
+#define GROUPED 1
+#elif defined(FORMAT_F16)
+#define WPC 16
+#define GROUPED 0
+#elif defined(FORMAT_F32)
+#define WPC 32
+#define GROUPED 0
+#else
+#error "define one FORMAT_*"
+#endif
+
+#define TILE_ROWS 8
+#define TEXELS_PER_TILE_CHUNK (2 * WPC)
+
+layout(binding = 0) uniform usamplerBuffer W;
+
+// One chunk of activations prepared for decoding: xs pre-scaled for the code layout and, for
+// Q3, xh pre-scaled for the high-bit plane.
+struct XChunk {
+  vec4 xs[8];
+#if defined(FORMAT_Q3)
+  vec4 xh[8];
+#endif
+};
+
+XChunk prescale_x(vec4 x[8]) {
+  XChunk c;
+#if defined(FORMAT_Q2) || defined(FORMAT_Q3)
+  // code j of a word (j = 0..15) sits at bit 2j: scale 4^-j; the last one is shifted down.
+  const vec4 s0 = vec4(1.0, 0.25, 0.0625, 0.015625);
+  [[unroll]] for (uint k = 0; k < 8; ++k) c.xs[k] = x[k] * (s0 * exp2(-8.0 * float(k % 4)));
+  c.xs[3].w = x[3].w;
+  c.xs[7].w = x[7].w;
+#elif defined(FORMAT_Q4)
+  const vec4 s0 = vec4(1.0, 0.0625, 0.00390625, 0.000244140625);
+  [[unroll]] for (uint k = 0; k < 8; k += 2) {
+    c.xs[k] = x[k] * s0;
+    c.xs[k + 1] = x[k + 1] * (s0 * exp2(-16.0));
+    c.xs[k + 1].w = x[k + 1].w;
+  }
+#elif defined(FORMAT_Q8)
+  const vec4 s0 = vec4(1.0, 0.00390625, 0.0000152587890625, 1.0);
+  [[unroll]] for (uint k = 0; k < 8; ++k) c.xs[k] = x[k] * s0;
+#else
+  [[unroll]] for (uint k = 0; k < 8; ++k) c.xs[k] = x[k];
+#endif
+#if defined(FORMAT_Q3)
+  // high bit of code j sits at bit j of word 2 and is worth 4: scale 4 * 2^-j; the last shifted.
+  const vec4 h0 = vec4(4.0, 2.0, 1.0, 0.5);
+  [[unroll]] for (uint k = 0; k < 8; ++k) c.xh[k] = x[k] * (h0 * exp2(-4.0 * float(k)));
+  c.xh[7].w = 4.0 * x[7].w;
+#endif
+  return c;
+}
+
+float masked(uint w, uint mask) { return float(int(w & mask)); }
+
+#if defined(FORMAT_Q2) || defined(FORMAT_Q3)
+float dot16_q2(uint w, vec4 a, vec4 b, vec4 c, vec4 d) {
+  return masked(w, 0x3u) * a.x + masked(w, 0xCu) * a.y + masked(w, 0x30u) * a.z + masked(w, 0xC0u) * a.w +
+         masked(w, 0x300u) * b.x + masked(w, 0xC00u) * b.y + masked(w, 0x3000u) * b.z + masked(w, 0xC000u) * b.w +
+         masked(w, 0x30000u) * c.x + masked(w, 0xC0000u) * c.y + masked(w, 0x300000u) * c.z +
+         masked(w, 0xC00000u) * c.w + masked(w, 0x3000000u) * d.x + masked(w, 0xC000000u) * d.y +
+         masked(w, 0x30000000u) * d.z + float(w >> 30) * d.w;
+}
+#endif
+
+#if defined(FORMAT_Q3)
+float dot8_bits(uint w, uint base, vec4 a, vec4 b) {
+  return masked(w, 1u << base) * a.x + masked(w, 2u << base) * a.y + masked(w, 4u << base) * a.z +
+         masked(w, 8u << base) * a.w + masked(w, 16u << base) * b.x + masked(w, 32u << base) * b.y +
+         masked(w, 64u << base) * b.z + (base == 24 ? float(w >> 31) : masked(w, 128u << base)) * b.w;
+}
+#endif
+
+#if defined(FORMAT_Q4)
+float dot8_q4(uint w, vec4 a, vec4 b) {
+  return masked(w, 0xFu) * a.x + masked(w, 0xF0u) * a.y + masked(w, 0xF00u) * a.z + masked(w, 0xF000u) * a.w +
+         masked(w, 0xF0000u) * b.x + masked(w, 0xF00000u) * b.y + masked(w, 0xF000000u) * b.z + float(w >> 28) * b.w;
+}
+#endif
+
+#if defined(FORMAT_Q8)
+float dot4_q8(uint w, vec4 a) {
+  return masked(w, 0xFFu) * a.x + masked(w, 0xFF00u) * a.y + masked(w, 0xFF0000u) * a.z + float(w >> 24) * a.w;
+}
+#endif
+
+// Dot products of the 8 rows of tile-chunk `tc` with the chunk x (for grouped formats the code
+// part sum_j q_ij x_j; for float formats sum_j w_ij x_j).
+void tile_chunk_dot(uint tc, XChunk x, out float d[TILE_ROWS]) {
+  const uint base = tc * TEXELS_PER_TILE_CHUNK;
+#if defined(FORMAT_Q2) || defined(FORMAT_Q3)
+  uint w[8 * WPC];
+  [[unroll]] for (uint t = 0; t < TEXELS_PER_TILE_CHUNK; ++t) {
+    const uvec4 v = texelFetch(W, int(base + t));
+    w[4 * t] = v.x;
+    w[4 * t + 1] = v.y;
+    w[4 * t + 2] = v.z;
+    w[4 * t + 3] = v.w;
+  }
+  [[unroll]] for (uint i = 0; i < TILE_ROWS; ++i) {
+    float s = dot16_q2(w[i * WPC], x.xs[0], x.xs[1], x.xs[2], x.xs[3]) +
+              dot16_q2(w[i * WPC + 1], x.xs[4], x.xs[5], x.xs[6], x.xs[7]);
+#if defined(FORMAT_Q3)
+    const uint h = w[i * WPC + 2];
+    s += dot8_bits(h, 0, x.xh[0], x.xh[1]) + dot8_bits(h, 8, x.xh[2], x.xh[3]) + dot8_bits(h, 16, x.xh[4], x.xh[5]) +
+         dot8_bits(h, 24, x.xh[6], x.xh[7]);
+#endif
+    d[i] = s;
+  }
+#else
+  [[unroll]] for (uint i = 0; i < TILE_ROWS; ++i) {
+    float s = 0.0;
+    [[unroll]] for (uint t = 0; t < WPC / 4; ++t) {
+      const uvec4 v = texelFetch(W, int(base + i * (WPC / 4) + t));
+#if defined(FORMAT_Q4)
+      s += dot8_q4(v.x, x.xs[0], x.xs[1]) + dot8_q4(v.y, x.xs[2], x.xs[3]) + dot8_q4(v.z, x.xs[4], x.xs[5]) +
+           dot8_q4(v.w, x.xs[6], x.xs[7]);
+#elif defined(FORMAT_Q8)
+      s += dot4_q8(v.x, x.xs[4 * t]) + dot4_q8(v.y, x.xs[4 * t + 1]) + dot4_q8(v.z, x.xs[4 * t + 2]) +
+           dot4_q8(v.w, x.xs[4 * t + 3]);
+#elif defined(FORMAT_F16)
+      const vec4 a = vec4(unpackHalf2x16(v.x), unpackHalf2x16(v.y));
+      const vec4 b = vec4(unpackHalf2x16(v.z), unpackHalf2x16(v.w));
+      s += dot(a, x.xs[2 * t]) + dot(b, x.xs[2 * t + 1]);
+#else
+      s += dot(uintBitsToFloat(v), x.xs[t]);
+#endif
+    }
+    d[i] = s;
+  }
+#endif
+}
+
+#if GROUPED
+// (scale, offset) of the 8 rows of a tile for one group: two texels of packed half pairs.
+void tile_group_params(uint params_texel, uint tile_group, out vec2 dm[TILE_ROWS]) {
+  const uvec4 a = texelFetch(W, int(params_texel + 2 * tile_group));
+  const uvec4 b = texelFetch(W, int(params_texel + 2 * tile_group + 1));
+  dm[0] = unpackHalf2x16(a.x);
+  dm[1] = unpackHalf2x16(a.y);
+  dm[2] = unpackHalf2x16(a.z);
+  dm[3] = unpackHalf2x16(a.w);
+  dm[4] = unpackHalf2x16(b.x);
+  dm[5] = unpackHalf2x16(b.y);
+  dm[6] = unpackHalf2x16(b.z);
+  dm[7] = unpackHalf2x16(b.w);
+}
+#endif
+
+#endif

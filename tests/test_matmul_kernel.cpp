@@ -1,0 +1,156 @@
+// Mat-vec and mat-mul kernels against the CPU reference, on fresh random inputs with poisoned
+// outputs, for every format, group size, shape class (rows not a multiple of the 8-row tile,
+// columns not a multiple of the 32-column chunk or of the group), batch and work strategy.
+//
+// Tolerance: |y - y_ref| <= 1e-5 * T + 1e-6 per element, where y_ref is accumulated in double from
+// the dequantized weights and T = sum_c (|scale * q * x| + |offset * x|) is the magnitude of the
+// terms the kernel adds in fp32 (sum_c |w * x| for float formats).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "common/error.h"
+#include "common/fp16.h"
+#include "gpu_test.h"
+#include "kernels/matmul.h"
+#include "quant/packing.h"
+
+using namespace bitlens;
+using namespace bitlens::quant;
+using bitlens::kernels::Strategy;
+
+namespace {
+
+struct Case {
+  Format format;
+  uint32_t group;
+  uint32_t rows, cols, batch;
+  Strategy strategy;
+};
+
+std::string case_name(const ::testing::TestParamInfo<Case>& info) {
+  const Case& c = info.param;
+  std::string s = format_info(c.format).name;
+  if (c.group) s += "g" + std::to_string(c.group);
+  s += "_" + std::to_string(c.rows) + "x" + std::to_string(c.cols) + "_b" + std::to_string(c.batch);
+  s += c.strategy == Strategy::TilePerInvocation ? "_tile_per_invocation" : "_tile_per_subgroup";
+  return s;
+}
+
+std::vector<Case> all_cases() {
+  const std::pair<uint32_t, uint32_t> shapes[] = {{1, 1},     {7, 33},    {8, 32},    {13, 100},  {33, 129},
+                                                  {288, 288}, {768, 288}, {288, 768}, {40, 4096}};
+  std::vector<Case> cases;
+  for (auto strategy : {Strategy::TilePerInvocation, Strategy::TilePerSubgroup})
+    for (const auto& f : all_formats()) {
+      std::vector<uint32_t> groups = f.grouped ? supported_group_sizes() : std::vector<uint32_t>{0};
+      for (uint32_t g : groups)
+        for (auto [rows, cols] : shapes)
+          for (uint32_t batch : {1u, 3u, 17u}) cases.push_back({f.format, g, rows, cols, batch, strategy});
+    }
+  return cases;
+}
+
+class MatMulKernel : public test::GpuTest, public ::testing::WithParamInterface<Case> {};
+
+TEST_P(MatMulKernel, MatchesCpuReference) {
+  const Case c = GetParam();
+  if (c.strategy == Strategy::TilePerSubgroup && !gpu().caps().subgroup_arithmetic) GTEST_SKIP();
+  const uint64_t seed = test::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  const Strategy saved = gpu().strategy();
+  gpu().set_strategy(c.strategy);
+
+  // Weights, packed, and the reference view of them.
+  const auto w = test::random_normal(size_t(c.rows) * c.cols, seed, 0.05f);
+  PackedMatrix packed;
+  std::vector<float> w_hat, term_w;  // term_w: |scale*q| + |offset| per weight (|w| for floats)
+  if (format_info(c.format).grouped) {
+    const QuantizedMatrix q = quantize_rtn(w, c.rows, c.cols, format_info(c.format).bits, c.group);
+    packed = pack(q);
+    w_hat = dequantize(q);
+    term_w.resize(w_hat.size());
+    for (uint32_t r = 0; r < c.rows; ++r)
+      for (uint32_t k = 0; k < c.cols; ++k) {
+        const QParams p = q.params(r, k / c.group);
+        term_w[size_t(r) * c.cols + k] = std::abs(p.scale * q.codes[size_t(r) * c.cols + k]) + std::abs(p.offset);
+      }
+  } else {
+    packed = pack_float(w, c.rows, c.cols, c.format);
+    w_hat = dequantize(packed);
+    term_w.resize(w_hat.size());
+    for (size_t i = 0; i < w_hat.size(); ++i) term_w[i] = std::abs(w_hat[i]);
+  }
+  kernels::GpuMatrix gw(gpu(), packed);
+
+  // Activations: batch rows with a padded stride; the padding holds NaN, which must not be read.
+  const uint32_t stride = kernels::activation_stride(c.cols);
+  std::vector<float> x(std::max<size_t>(size_t(c.batch) * stride, 16384), std::nanf(""));
+  const auto xr = test::random_normal(size_t(c.batch) * c.cols, seed + 1);
+  for (uint32_t t = 0; t < c.batch; ++t) std::memcpy(&x[size_t(t) * stride], &xr[size_t(t) * c.cols], c.cols * 4);
+  vk::Buffer xb(ctx(), x.size() * 4);
+  xb.upload(x.data(), x.size() * 4);
+
+  // Output poisoned, with a poisoned margin after it that must stay untouched.
+  const size_t y_count = size_t(c.batch) * c.rows, margin = 64;
+  vk::Buffer yb(ctx(), (y_count + margin) * 4);
+  yb.fill(test::kPoison);
+
+  kernels::MatMul mm(gpu(), gw, xb, yb);
+  vk::CommandBuffer cmd(ctx());
+  mm.record(cmd, {c.batch, 0, stride});
+  cmd.submit_and_wait();
+  std::vector<float> y(y_count + margin);
+  yb.download(y.data(), y.size() * 4);
+
+  for (uint32_t t = 0; t < c.batch; ++t)
+    for (uint32_t r = 0; r < c.rows; ++r) {
+      double ref = 0, terms = 0;
+      for (uint32_t k = 0; k < c.cols; ++k) {
+        const double xv = xr[size_t(t) * c.cols + k];
+        ref += double(w_hat[size_t(r) * c.cols + k]) * xv;
+        terms += term_w[size_t(r) * c.cols + k] * std::abs(xv);
+      }
+      const float got = y[size_t(t) * c.rows + r];
+      ASSERT_TRUE(std::isfinite(got)) << "unwritten or NaN output at token " << t << " row " << r;
+      ASSERT_NEAR(got, ref, 1e-5 * terms + 1e-6) << "token " << t << " row " << r;
+    }
+  for (size_t i = y_count; i < y.size(); ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &y[i], 4);
+    ASSERT_EQ(bits, test::kPoison) << "kernel wrote past its output at " << i;
+  }
+
+  // Accumulate mode adds to what is there.
+  std::vector<float> y0 = test::random_normal(y_count, seed + 2);
+  yb.upload(y0.data(), y_count * 4);
+  vk::CommandBuffer cmd2(ctx());
+  mm.record(cmd2, {c.batch, 0, stride, 0, 0, true});
+  cmd2.submit_and_wait();
+  std::vector<float> y2(y_count);
+  yb.download(y2.data(), y_count * 4);
+  for (size_t i = 0; i < y_count; ++i) ASSERT_NEAR(y2[i], y0[i] + y[i], 1e-5f * (std::abs(y0[i]) + std::abs(y[i])) + 1e-6f);
+
+  gpu().set_strategy(saved);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllFormats, MatMulKernel, ::testing::ValuesIn(all_cases()), case_name);
+
+class MatMulArgs : public test::GpuTest {};
+
+TEST_F(MatMulArgs, RefusesBadActivationLayouts) {
+  const auto w = test::random_normal(64 * 64, 1, 0.05f);
+  kernels::GpuMatrix gw(gpu(), pack(quantize_rtn(w, 64, 64, 4, 64)));
+  vk::Buffer small(ctx(), 64 * 4), xb(ctx(), 64 * 1024 * 4), yb(ctx(), 64 * 4);
+  kernels::MatMul too_small(gpu(), gw, small, yb);
+  vk::CommandBuffer cmd(ctx());
+  EXPECT_THROW(too_small.record(cmd, {2}), Error);  // two tokens do not fit in x or y
+  kernels::MatMul mm(gpu(), gw, xb, yb);
+  EXPECT_THROW(mm.record(cmd, {1, 2}), Error);          // offset not a multiple of 4
+  EXPECT_THROW(mm.record(cmd, {2, 0, 66}), Error);      // stride not a multiple of 4
+  EXPECT_THROW(mm.record(cmd, {2, 0, 32}), Error);      // stride smaller than a row
+}
+
+}  // namespace
