@@ -18,7 +18,7 @@
 
 #include "common/fp16.h"
 #include "common/parallel.h"
-#include "kernel_params.h"
+#include "params/rotate.h"
 #include "kernels/bandwidth.h"
 #include "kernels/gpu.h"
 #include "kernels/matmul.h"

@@ -4,7 +4,7 @@
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 
-#include "kernel_params.h"
+#include "params/bandwidth.h"
 
 layout(local_size_x_id = 0) in;
 layout(push_constant) uniform PC { BandwidthParams p; };

@@ -2,7 +2,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 
-#include "kernel_params.h"
+#include "params/rotate.h"
 
 layout(local_size_x_id = 0) in;
 layout(push_constant) uniform PC { RotateParams p; };

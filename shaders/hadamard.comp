@@ -7,7 +7,7 @@
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 
-#include "kernel_params.h"
+#include "params/rotate.h"
 
 #define MAX_N 8192
 

@@ -2,11 +2,17 @@
 // owns one tile of 8 rows and TB tokens; lanes of a subgroup own neighbouring tiles and the same
 // tokens, so activation loads are uniform. Each row of a tile-chunk is dequantized once and used
 // for all TB tokens.
+//! variant matmul_q2 FORMAT_Q2
+//! variant matmul_q3 FORMAT_Q3
+//! variant matmul_q4 FORMAT_Q4
+//! variant matmul_q8 FORMAT_Q8
+//! variant matmul_f16 FORMAT_F16
+//! variant matmul_f32 FORMAT_F32
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 
-#include "kernel_params.h"
+#include "params/matmul.h"
 #include "include/dequant.glsl"
 
 layout(local_size_x_id = 0) in;

@@ -3,12 +3,24 @@
 //    K; x comes from a uniform buffer with uniform indices, so it is loaded once and reused by
 //    8*TPI rows, and group parameters are fetched once per group.
 //  otherwise (GPUs): a subgroup owns one tile, its lanes split the chunks, a subgroup sum finishes.
+//! variant matvec_cpu_q2 FORMAT_Q2 X_UBO
+//! variant matvec_cpu_q3 FORMAT_Q3 X_UBO
+//! variant matvec_cpu_q4 FORMAT_Q4 X_UBO
+//! variant matvec_cpu_q8 FORMAT_Q8 X_UBO
+//! variant matvec_cpu_f16 FORMAT_F16 X_UBO
+//! variant matvec_cpu_f32 FORMAT_F32 X_UBO
+//! variant matvec_q2 FORMAT_Q2
+//! variant matvec_q3 FORMAT_Q3
+//! variant matvec_q4 FORMAT_Q4
+//! variant matvec_q8 FORMAT_Q8
+//! variant matvec_f16 FORMAT_F16
+//! variant matvec_f32 FORMAT_F32
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
 
-#include "kernel_params.h"
+#include "params/matmul.h"
 #include "include/weights.glsl"
 
 layout(local_size_x_id = 0) in;

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "kernel_params.h"
+#include "params/bandwidth.h"
 #include "vk/buffer.h"
 #include "vk/commands.h"
 

@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "common/error.h"
-#include "kernel_params.h"
+#include "params/matmul.h"
 
 namespace bitlens::kernels {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "common/error.h"
-#include "kernel_params.h"
+#include "params/rotate.h"
 #include "quant/hadamard.h"
 
 namespace bitlens::kernels {

@@ -1,0 +1,29 @@
+// Push constants of the Hadamard rotation and copy kernels (shared by C++ and GLSL).
+#ifndef BITLENS_PARAMS_ROTATE_H
+#define BITLENS_PARAMS_ROTATE_H
+
+#ifdef __cplusplus
+#include <cstdint>
+namespace bitlens::kernels {
+using uint = uint32_t;
+#endif
+
+// Randomized Hadamard rotation of `rows` rows of width n = m * 2^k, in place.
+struct RotateParams {
+  uint n;          // row width
+  uint m;          // odd Hadamard factor: 1, 12, 20, 28 or 36
+  uint log2_p;     // k, with p = 2^k
+  uint rows;       // rows to rotate
+  uint offset;     // first float of row 0
+  uint stride;     // floats between rows
+  float scale;     // 1 / sqrt(n)
+  uint use_signs;  // 1: multiply by the random sign vector first
+};
+
+
+#ifdef __cplusplus
+static_assert(sizeof(RotateParams) == 32);
+}  // namespace bitlens::kernels
+#endif
+
+#endif
