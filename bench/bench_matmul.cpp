@@ -1,5 +1,5 @@
 // Packed mat-vec / mat-mul benchmarks: every format on the LLaMA-7B layer shapes and the bundled
-// model's shapes at batch 1 and 64, and the mat-vec work splits (MatVecTuning) side by side on
+// model's shapes at batch 1 and 64, and the mat-vec work splits (MatMulTuning) side by side on
 // 4096x4096.
 #include <benchmark/benchmark.h>
 
@@ -57,7 +57,7 @@ Weights make_weights(quant::Format format, uint32_t rows, uint32_t cols) {
 
 struct Variant {
   kernels::Strategy strategy;
-  kernels::MatVecTuning tuning;
+  kernels::MatMulTuning tuning;
   bool cpu_reference = true;  // time the C++ loop too
 };
 
@@ -156,6 +156,18 @@ void register_matmul_benchmarks() {
   for (quant::Format f : {quant::Format::Q2, quant::Format::Q3, quant::Format::Q4})
     for (const auto& sp : splits)
       add(std::string("matvec_split/4096x4096/") + quant::format_info(f).name + "/" + sp.name, f, 4096, 4096, 1, sp.v);
+
+  // Mat-mul (batch 64) tokens and tiles per invocation side by side.
+  const std::pair<uint32_t, uint32_t> batch_splits[] = {{4, 1}, {2, 2}, {4, 2}, {8, 1}, {2, 4}};
+  for (quant::Format f : {quant::Format::Q2, quant::Format::Q4, quant::Format::F16})
+    for (auto [tokens, tiles] : batch_splits) {
+      kernels::MatMulTuning tuning;
+      tuning.batch_tokens = tokens;
+      tuning.batch_tiles = tiles;
+      add(std::string("matmul_split/4096x4096/") + quant::format_info(f).name + "/batch64/tokens" +
+              std::to_string(tokens) + "_tiles" + std::to_string(tiles),
+          f, 4096, 4096, 64, {native, tuning, false});
+    }
 }
 
 }  // namespace bitlens::bench

@@ -129,44 +129,6 @@ void main() {
       [[unroll]] for (uint i = 0; i < TILE_ROWS; ++i) store(tile0 + h, i, acc[h * TILE_ROWS + i]);
 }
 #else
-// Word k (0..WPC-1) of row i of tile-chunk tc.
-uint row_word(uint tc, uint i, uint k) {
-  const uint word = tc * 8 * WPC + i * WPC + k;
-  return texelFetch(W, int(word / 4))[word % 4];
-}
-
-// sum_j q_ij x_j (grouped formats) or sum_j w_ij x_j of row i of tile-chunk tc.
-float row_chunk_dot(uint tc, uint i, XChunk x) {
-#if WPC % 4 == 0
-  float s = 0.0;
-  [[unroll]] for (uint t = 0; t < WPC / 4; ++t) {
-    const uvec4 v = texelFetch(W, int(tc * TEXELS_PER_TILE_CHUNK + i * (WPC / 4) + t));
-#if defined(FORMAT_Q4)
-    s += dot8_q4(v.x, x.xs[0], x.xs[1]) + dot8_q4(v.y, x.xs[2], x.xs[3]) + dot8_q4(v.z, x.xs[4], x.xs[5]) +
-         dot8_q4(v.w, x.xs[6], x.xs[7]);
-#elif defined(FORMAT_Q8)
-    s += dot4_q8(v.x, x.xs[4 * t]) + dot4_q8(v.y, x.xs[4 * t + 1]) + dot4_q8(v.z, x.xs[4 * t + 2]) +
-         dot4_q8(v.w, x.xs[4 * t + 3]);
-#elif defined(FORMAT_F16)
-    s += dot(vec4(unpackHalf2x16(v.x), unpackHalf2x16(v.y)), x.xs[2 * t]) +
-         dot(vec4(unpackHalf2x16(v.z), unpackHalf2x16(v.w)), x.xs[2 * t + 1]);
-#else
-    s += dot(uintBitsToFloat(v), x.xs[t]);
-#endif
-  }
-  return s;
-#else
-  float s = dot16_q2(row_word(tc, i, 0), x.xs[0], x.xs[1], x.xs[2], x.xs[3]) +
-            dot16_q2(row_word(tc, i, 1), x.xs[4], x.xs[5], x.xs[6], x.xs[7]);
-#if defined(FORMAT_Q3)
-  const uint h = row_word(tc, i, 2);
-  s += dot8_bits(h, 0, x.xh[0], x.xh[1]) + dot8_bits(h, 8, x.xh[2], x.xh[3]) + dot8_bits(h, 16, x.xh[4], x.xh[5]) +
-       dot8_bits(h, 24, x.xh[6], x.xh[7]);
-#endif
-  return s;
-#endif
-}
-
 shared float partial[64][TILE_ROWS];  // per subgroup, per row of the tile
 
 void main() {
@@ -180,7 +142,9 @@ void main() {
     vec4 xv[8];
     float sx;
     load_x(c, xv, sx);
-    const float d = row_chunk_dot(tile * p.chunks + c, i, prepare_x(xv));
+    uint w[WPC];
+    row_words(tile * p.chunks + c, i, w);
+    const float d = words_dot(w, prepare_x(xv));
 #if GROUPED
     const uint word = p.params_texel * 4 + (tile * p.groups + c / p.chunks_per_group) * TILE_ROWS + i;
     const vec2 dm = unpackHalf2x16(texelFetch(W, int(word / 4))[word % 4]);

@@ -1,7 +1,7 @@
 // Mat-vec and mat-mul kernels against the CPU reference, on fresh random inputs with poisoned
 // outputs, for every format, group size, shape class (rows not a multiple of the 8-row tile,
 // columns not a multiple of the 32-column chunk or of the group), batch and work strategy; and the
-// mat-vec work splits (MatVecTuning: mask or lookup-table decoding, workgroup size, tiles per
+// mat-vec work splits (MatMulTuning: mask or lookup-table decoding, workgroup size, tiles per
 // invocation, subgroups per tile) on a few shapes.
 //
 // Tolerance: |y - y_ref| <= 1e-5 * T + 1e-6 per element, where y_ref is accumulated in double from
@@ -56,11 +56,11 @@ std::vector<Case> all_cases() {
 }
 
 // Runs case c on the device with the given mat-vec tuning and checks it against the reference.
-void check_case(kernels::Gpu& gpu, vk::Context& ctx, const Case& c, const kernels::MatVecTuning& tuning);
+void check_case(kernels::Gpu& gpu, vk::Context& ctx, const Case& c, const kernels::MatMulTuning& tuning);
 
 class MatMulFixture : public test::GpuTest {
  protected:
-  void run(const Case& c, const kernels::MatVecTuning& tuning) {
+  void run(const Case& c, const kernels::MatMulTuning& tuning) {
     if (c.strategy == Strategy::TilePerSubgroup && !gpu().caps().subgroup_arithmetic) GTEST_SKIP();
     const Strategy saved = gpu().strategy();
     gpu().set_strategy(c.strategy);
@@ -77,34 +77,37 @@ INSTANTIATE_TEST_SUITE_P(AllFormats, MatMulKernel, ::testing::ValuesIn(all_cases
 
 struct TuningCase {
   Case c;
-  kernels::MatVecTuning tuning;
+  kernels::MatMulTuning tuning;
   std::string name;
 };
 
 std::vector<TuningCase> tuning_cases() {
-  const std::pair<const char*, kernels::MatVecTuning> tunings[] = {
-      {"masks", {0, 0, 0, false}},       {"local8_tpi1", {8, 1, 0, true}}, {"local32_tpi4", {32, 4, 0, true}},
-      {"local16_tpi3", {16, 3, 0, true}}, {"split1", {0, 0, 1, true}},     {"split8", {0, 0, 8, true}}};
+  const std::pair<const char*, kernels::MatMulTuning> tunings[] = {
+      {"masks", {0, 0, 0, false}},          {"local8_tpi1", {8, 1, 0, true}},   {"local32_tpi4", {32, 4, 0, true}},
+      {"local16_tpi3", {16, 3, 0, true}},    {"split1", {0, 0, 1, true}},        {"split8", {0, 0, 8, true}},
+      {"tokens8_tiles1", {0, 0, 0, true, 8, 1}}, {"tokens2_tiles4", {0, 0, 0, true, 2, 4}},
+      {"tokens3_tiles3", {0, 0, 0, true, 3, 3}}};
   const std::pair<uint32_t, uint32_t> shapes[] = {{33, 129}, {288, 768}, {40, 4096}, {1000, 96}};
   std::vector<TuningCase> cases;
   for (Format f : {Format::Q2, Format::Q3, Format::Q4, Format::F16})
     for (const auto& [tname, tuning] : tunings)
       for (auto [rows, cols] : shapes) {
         const Strategy strategy = tuning.subgroups_per_tile ? Strategy::TilePerSubgroup : Strategy::TilePerInvocation;
-        const Case c{f, format_info(f).grouped ? 64u : 0u, rows, cols, 1, strategy};
+        const uint32_t batch = tuning.batch_tokens ? 13 : 1;
+        const Case c{f, format_info(f).grouped ? 64u : 0u, rows, cols, batch, strategy};
         cases.push_back({c, tuning, std::string(tname) + "_" + case_name({c, 0})});
       }
   return cases;
 }
 
-class MatVecTunings : public MatMulFixture, public ::testing::WithParamInterface<TuningCase> {};
+class MatMulTunings : public MatMulFixture, public ::testing::WithParamInterface<TuningCase> {};
 
-TEST_P(MatVecTunings, MatchesCpuReference) { run(GetParam().c, GetParam().tuning); }
+TEST_P(MatMulTunings, MatchesCpuReference) { run(GetParam().c, GetParam().tuning); }
 
-INSTANTIATE_TEST_SUITE_P(Splits, MatVecTunings, ::testing::ValuesIn(tuning_cases()),
+INSTANTIATE_TEST_SUITE_P(Splits, MatMulTunings, ::testing::ValuesIn(tuning_cases()),
                          [](const auto& info) { return info.param.name; });
 
-void check_case(kernels::Gpu& gpu, vk::Context& ctx, const Case& c, const kernels::MatVecTuning& tuning) {
+void check_case(kernels::Gpu& gpu, vk::Context& ctx, const Case& c, const kernels::MatMulTuning& tuning) {
   const uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
 

@@ -10,14 +10,13 @@ namespace bitlens::kernels {
 
 namespace {
 
-constexpr uint32_t kMatMulLocal = 8;   // invocations (tiles) per mat-mul workgroup
-constexpr uint32_t kMatMulTokens = 4;  // tokens per mat-mul invocation (TB)
+constexpr uint32_t kMatMulLocal = 8;  // invocations per mat-mul workgroup
 
 std::string variant(const char* op, quant::Format f) { return std::string(op) + "_" + quant::format_info(f).name; }
 
 }  // namespace
 
-MatMul::MatMul(Gpu& gpu, const GpuMatrix& w, const vk::Buffer& x, const vk::Buffer& y, const MatVecTuning& tuning)
+MatMul::MatMul(Gpu& gpu, const GpuMatrix& w, const vk::Buffer& x, const vk::Buffer& y, const MatMulTuning& tuning)
     : gpu_(&gpu), w_(&w), x_(&x), y_(&y) {
   const quant::PackedLayout& l = w.layout();
   const auto& caps = gpu.caps();
@@ -57,10 +56,20 @@ MatMul::MatMul(Gpu& gpu, const GpuMatrix& w, const vk::Buffer& x, const vk::Buff
     matvec_set_ = vk::DescriptorSet(gpu.ctx(), *matvec_,
                                     {vk::Binding::texel(w.view()), vk::Binding::storage(x), vk::Binding::storage(y)});
   }
-  matmul_ = &gpu.kernel(variant("matmul", l.format), {texel, storage, storage}, sizeof(MatMulParams),
-                        {kMatMulLocal, kMatMulTokens});
-  matmul_set_ = vk::DescriptorSet(gpu.ctx(), *matmul_,
-                                  {vk::Binding::texel(w.view()), vk::Binding::storage(x), vk::Binding::storage(y)});
+  // Mat-mul: 4 tokens per invocation; on CPU devices 2 tiles per invocation (measured fastest,
+  // docs/PERFORMANCE.md), on GPUs 1 (more invocations).
+  matmul_tokens_ = tuning.batch_tokens ? tuning.batch_tokens : 4;
+  const uint32_t tpi = tuning.batch_tiles ? tuning.batch_tiles : subgroup_kernel ? 1 : 2;
+  matmul_tiles_ = kMatMulLocal * tpi;
+  matmul_ = &gpu.kernel(variant("matmul", l.format), {texel, texel, storage}, sizeof(MatMulParams),
+                        {kMatMulLocal, matmul_tokens_, tpi});
+  const uint64_t x_texels = std::min<uint64_t>(x.size() / 16, caps.max_texel_elements);
+  if (x_texels > 0) {
+    x_view_ = vk::BufferView(gpu.ctx(), x, VK_FORMAT_R32G32B32A32_SFLOAT, 0, x_texels * 16);
+    matmul_set_ = vk::DescriptorSet(gpu.ctx(), *matmul_,
+                                    {vk::Binding::texel(w.view()), vk::Binding::texel(x_view_), vk::Binding::storage(y)});
+  }
+  x_view_floats_ = x_texels * 4;
 }
 
 void MatMul::record(vk::CommandBuffer& cmd, const MatMulArgs& a) const {
@@ -98,8 +107,10 @@ void MatMul::record(vk::CommandBuffer& cmd, const MatMulArgs& a) const {
     cmd.dispatch(*matvec_, matvec_set_, p, groups);
     return;
   }
-  cmd.dispatch(*matmul_, matmul_set_, p, (l.tiles() + kMatMulLocal - 1) / kMatMulLocal,
-               (a.batch + kMatMulTokens - 1) / kMatMulTokens);
+  if (x_need > x_view_floats_ * 4)
+    throw UnsupportedError("matmul " + l.describe() + ": the activations lie beyond this device's texel-buffer range");
+  cmd.dispatch(*matmul_, matmul_set_, p, (l.tiles() + matmul_tiles_ - 1) / matmul_tiles_,
+               (a.batch + matmul_tokens_ - 1) / matmul_tokens_);
 }
 
 }  // namespace bitlens::kernels

@@ -173,6 +173,54 @@ float dot4_q8(uint w, vec4 a) {
 }
 #endif
 
+#if !defined(LUT)
+// The WPC words of row i of tile-chunk tc: whole texels for Q4 and wider, single words otherwise.
+void row_words(uint tc, uint i, out uint w[WPC]) {
+#if WPC % 4 == 0
+  [[unroll]] for (uint t = 0; t < WPC / 4; ++t) {
+    const uvec4 v = texelFetch(W, int(tc * TEXELS_PER_TILE_CHUNK + i * (WPC / 4) + t));
+    w[4 * t] = v.x;
+    w[4 * t + 1] = v.y;
+    w[4 * t + 2] = v.z;
+    w[4 * t + 3] = v.w;
+  }
+#else
+  [[unroll]] for (uint k = 0; k < WPC; ++k) {
+    const uint word = tc * 8 * WPC + i * WPC + k;
+    w[k] = texelFetch(W, int(word / 4))[word % 4];
+  }
+#endif
+}
+
+// sum_j q_j x_j (grouped formats) or sum_j w_j x_j of one row's chunk, from its words.
+float words_dot(uint w[WPC], XChunk x) {
+#if defined(FORMAT_Q2) || defined(FORMAT_Q3)
+  float s = dot16_q2(w[0], x.xs[0], x.xs[1], x.xs[2], x.xs[3]) + dot16_q2(w[1], x.xs[4], x.xs[5], x.xs[6], x.xs[7]);
+#if defined(FORMAT_Q3)
+  s += dot8_bits(w[2], 0, x.xh[0], x.xh[1]) + dot8_bits(w[2], 8, x.xh[2], x.xh[3]) +
+       dot8_bits(w[2], 16, x.xh[4], x.xh[5]) + dot8_bits(w[2], 24, x.xh[6], x.xh[7]);
+#endif
+  return s;
+#elif defined(FORMAT_Q4)
+  return (dot8_q4(w[0], x.xs[0], x.xs[1]) + dot8_q4(w[1], x.xs[2], x.xs[3])) +
+         (dot8_q4(w[2], x.xs[4], x.xs[5]) + dot8_q4(w[3], x.xs[6], x.xs[7]));
+#elif defined(FORMAT_Q8)
+  float s = 0.0;
+  [[unroll]] for (uint k = 0; k < 8; ++k) s += dot4_q8(w[k], x.xs[k]);
+  return s;
+#elif defined(FORMAT_F16)
+  float s = 0.0;
+  [[unroll]] for (uint k = 0; k < 8; ++k) s += dot(vec4(unpackHalf2x16(w[2 * k]), unpackHalf2x16(w[2 * k + 1])), x.xs[k]);
+  return s;
+#else
+  float s = 0.0;
+  [[unroll]] for (uint k = 0; k < 8; ++k)
+    s += dot(uintBitsToFloat(uvec4(w[4 * k], w[4 * k + 1], w[4 * k + 2], w[4 * k + 3])), x.xs[k]);
+  return s;
+#endif
+}
+#endif
+
 // Dot products of the 8 rows of tile-chunk `tc` with the chunk x (for grouped formats the code
 // part sum_j q_ij x_j; for float formats sum_j w_ij x_j).
 void tile_chunk_dot(uint tc, XChunk x, out float d[TILE_ROWS]) {
