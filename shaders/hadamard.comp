@@ -21,6 +21,10 @@ layout(binding = 2) readonly buffer HadM { uvec2 hm_rows[]; };   // row a, bit a
 
 shared float s[MAX_N];
 
+// Element i sits at i ^ ((i / 32) % 32) of s: a permutation inside each whole 32-float block, so
+// that the first pass (each invocation on 16 consecutive elements) hits 32 distinct banks.
+uint sw(uint i) { return (i | 31u) < p.n ? i ^ ((i >> 5) & 31u) : i; }
+
 float flip(float v, uint i) {
   return ((sign_bits[i / 32] >> (i % 32)) & 1u) != 0 ? -v : v;
 }
@@ -38,7 +42,7 @@ void fwht_pass(uint lo, uint bits) {
     const uint i0 = ((q >> lo) << (lo + bits)) | (q & (h - 1));
     float w[16];
     [[unroll]] for (uint t = 0; t < 16; ++t)
-      if (t < rad) w[t] = s[i0 + t * h];
+      if (t < rad) w[t] = s[sw(i0 + t * h)];
     [[unroll]] for (uint st = 0; st < 4; ++st) {
       if (st >= bits) break;
       [[unroll]] for (uint u = 0; u < 8; ++u) {
@@ -52,7 +56,7 @@ void fwht_pass(uint lo, uint bits) {
       }
     }
     [[unroll]] for (uint t = 0; t < 16; ++t)
-      if (t < rad) s[i0 + t * h] = w[t];
+      if (t < rad) s[sw(i0 + t * h)] = w[t];
   }
 }
 
@@ -68,7 +72,7 @@ void main() {
 
   for (uint i = lid; i < n; i += wg) {
     const float v = x[base + i];
-    s[i] = signs_in ? flip(v, i) : v;
+    s[sw(i)] = signs_in ? flip(v, i) : v;
   }
   barrier();
   for (uint lo = 0; lo < p.log2_p; lo += 4) {
@@ -79,12 +83,12 @@ void main() {
   for (uint i = lid; i < n; i += wg) {
     float v;
     if (p.m == 1) {
-      v = s[i];
+      v = s[sw(i)];
     } else {
       // Column b of the m x 2^k view: out[a * pw + b] = sum_a2 H_m[a][a2] s[a2 * pw + b].
       const uint a = i >> p.log2_p, b = i & (pw - 1);
       v = 0.0;
-      for (uint a2 = 0; a2 < p.m; ++a2) v += hm_sign(a, a2) * s[a2 * pw + b];
+      for (uint a2 = 0; a2 < p.m; ++a2) v += hm_sign(a, a2) * s[sw(a2 * pw + b)];
     }
     v *= p.scale;
     x[base + i] = signs_out ? flip(v, i) : v;

@@ -35,7 +35,8 @@ std::vector<Case> all_cases() {
   std::vector<Case> cases;
   for (auto strategy : {Strategy::TilePerInvocation, Strategy::TilePerSubgroup})
     for (auto direction : {Rotation::Direction::Forward, Rotation::Direction::Inverse})
-      for (uint32_t n : {1u, 2u, 8u, 16u, 32u, 64u, 4096u, 8192u, 12u, 24u, 96u, 768u, 20u, 160u, 640u, 28u, 448u,
+      for (uint32_t n : {1u, 2u, 8u, 16u, 32u, 64u, 4096u, 8192u, 12u, 24u, 48u, 96u, 768u, 20u, 40u, 80u, 160u, 640u,
+                         28u, 56u, 112u, 448u, 72u, 144u,
                          36u, 288u, 576u, 1152u, 4608u})
         cases.push_back({n, strategy, direction});
   return cases;

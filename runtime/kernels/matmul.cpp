@@ -56,9 +56,10 @@ MatMul::MatMul(Gpu& gpu, const GpuMatrix& w, const vk::Buffer& x, const vk::Buff
     matvec_set_ = vk::DescriptorSet(gpu.ctx(), *matvec_,
                                     {vk::Binding::texel(w.view()), vk::Binding::storage(x), vk::Binding::storage(y)});
   }
-  // Mat-mul: 4 tokens per invocation; on CPU devices 2 tiles per invocation (measured fastest,
-  // docs/PERFORMANCE.md), on GPUs 1 (more invocations).
-  matmul_tokens_ = tuning.batch_tokens ? tuning.batch_tokens : 4;
+  // Mat-mul: on CPU devices 4 tokens and 2 tiles per invocation (measured fastest,
+  // docs/PERFORMANCE.md); on GPUs 8 tokens (each weight fetched once for 8 tokens; registers are
+  // plentiful) and 1 tile (more invocations).
+  matmul_tokens_ = tuning.batch_tokens ? tuning.batch_tokens : subgroup_kernel ? 8 : 4;
   const uint32_t tpi = tuning.batch_tiles ? tuning.batch_tiles : subgroup_kernel ? 1 : 2;
   matmul_tiles_ = kMatMulLocal * tpi;
   matmul_ = &gpu.kernel(variant("matmul", l.format), {texel, texel, storage}, sizeof(MatMulParams),
