@@ -23,7 +23,7 @@ class Rotation {
   Rotation(Gpu& gpu, uint32_t n, const std::vector<uint32_t>& sign_bits, Direction direction = Direction::Forward);
   uint32_t width() const { return n_; }
   Direction direction() const { return direction_; }
-  // True when record() runs the register kernel for rows at this offset and stride.
+  // True when record() runs the register kernel for rows at this offset and stride (after bind()).
   bool uses_row_kernel(uint32_t offset, uint32_t stride) const;
 
   // Binds the activation buffer that record() rotates in place.
