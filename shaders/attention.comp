@@ -2,7 +2,8 @@
 // query t) scores positions [s * split_len, min((s + 1) * split_len, pos + 1)) of query t (at
 // pos = step.pos0 + t; causal) against the key cache, and writes the split's running max m, sum
 // l = sum exp(score - m) and weighted values o = sum exp(score - m) v. Empty splits write
-// m = -inf, l = 0, o = 0. Pass 2 (attention_combine.comp) merges the splits.
+// m = -inf, l = 0, o = 0. Pass 2 (attention_combine.comp) merges the splits; with one split
+// (short contexts) this pass writes the output o / l itself and pass 2 is not run.
 // Positions are taken 64 at a time: each invocation scores one position (keys are read as vec4
 // texels), then the invocations split the value sum by head columns (vec4) and positions.
 #version 450
@@ -22,6 +23,7 @@ layout(binding = 2) uniform samplerBuffer VCache;  // vec4 texels, same layout
 layout(binding = 3) readonly buffer Step { StepState step; };
 layout(binding = 4) writeonly buffer PartialML { vec2 part_ml[]; };  // [n][n_heads][n_splits]
 layout(binding = 5) writeonly buffer PartialO { vec4 part_o[]; };    // [n][n_heads][n_splits][head_vec4s]
+layout(binding = 6) writeonly buffer Out { float y[]; };             // used when n_splits == 1
 
 shared vec4 q_s[MAX_HEAD_VEC4S];
 shared float score_s[LOCAL];
@@ -85,10 +87,16 @@ void main() {
   }
   o_s[lid] = o_acc;
   barrier();
-  if (lid < hv) {
-    vec4 o = vec4(0.0);
-    for (uint g = 0; g < groups; ++g) o += o_s[g * hv + lid];
-    part_o[part * hv + lid] = o;
+  if (lid >= hv) return;
+  vec4 o = vec4(0.0);
+  for (uint g = 0; g < groups; ++g) o += o_s[g * hv + lid];
+  if (p.n_splits == 1) {
+    o /= l_run;
+    const uint base = p.out_offset + t * p.out_stride + h * p.head_dim + 4 * lid;
+    for (uint c = 0; c < 4; ++c)
+      if (4 * lid + c < p.head_dim) y[base + c] = o[c];
+    return;
   }
+  part_o[part * hv + lid] = o;
   if (lid == 0) part_ml[part] = vec2(m_run, l_run);
 }

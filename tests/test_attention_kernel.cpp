@@ -1,6 +1,7 @@
 // Attention kernels (split pass + combine pass) against model::attention, for one query (decode)
 // and for batches of consecutive causal queries, with grouped-query heads, head_dim not a multiple
-// of 4, and contexts long enough for several splits. Cache rows past the last query's position
+// of 4, and contexts short enough for one pass or long enough for several splits (queries of one
+// batch falling on both sides of a split boundary). Cache rows past the last query's position
 // hold NaN, so any read past the causal limit fails; the output is poisoned around its rows.
 // Tolerance: |out - ref| <= 2e-5 * max_t |v_t| per element (softmax weights sum to one; scores
 // and sums are accumulated in fp32 in another order than the reference).
@@ -57,6 +58,7 @@ TEST_P(AttentionKernel, MatchesCpuReference) {
   vk::Buffer out = test::poisoned_buffer(ctx(), out_off + size_t(c.n) * out_stride + 8);
   vk::Buffer step = test::step_buffer(ctx(), c.pos0);
   kernels::AttentionScratch scratch(gpu(), s, c.seq_len, c.n);
+  EXPECT_EQ(scratch.n_splits() > 1, c.seq_len > 256);
   kernels::Attention att(gpu(), cache, 0, scratch, qb, step, out);
   vk::CommandBuffer cmd(ctx());
   att.record(cmd, {c.n, q_off, q_stride, out_off, out_stride});
@@ -83,7 +85,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Case{{6, 6, 48}, 256, 0, 1}, Case{{6, 6, 48}, 256, 200, 1}, Case{{6, 6, 48}, 256, 0, 64},
                       Case{{6, 6, 48}, 256, 100, 37}, Case{{4, 2, 6}, 100, 0, 1}, Case{{4, 2, 6}, 100, 30, 40},
                       Case{{3, 1, 10}, 1100, 900, 5}, Case{{3, 1, 10}, 1100, 1099, 1}, Case{{2, 2, 128}, 64, 63, 1},
-                      Case{{8, 2, 256}, 130, 65, 3}),
+                      Case{{8, 2, 256}, 130, 65, 3}, Case{{4, 2, 6}, 600, 250, 40}, Case{{4, 2, 6}, 600, 599, 1},
+                      Case{{2, 1, 64}, 8192, 5000, 2}),
     [](const auto& info) {
       const Case& c = info.param;
       return "h" + std::to_string(c.shape.n_heads) + "_kv" + std::to_string(c.shape.n_kv_heads) + "_d" +

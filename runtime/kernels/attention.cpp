@@ -1,6 +1,7 @@
 // Split geometry, scratch allocation and dispatch of the two attention passes.
 #include "kernels/attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -10,8 +11,9 @@
 namespace bitlens::kernels {
 
 namespace {
-constexpr uint32_t kLocal = 64;      // positions per block of attention.comp (its workgroup size)
-constexpr uint32_t kMaxSplits = 16;  // splits per (query, head) for the longest context
+constexpr uint32_t kLocal = 64;         // positions per block of attention.comp (its workgroup size)
+constexpr uint32_t kMinSplitLen = 256;  // contexts up to this run in one pass
+constexpr uint32_t kMaxSplits = 16;     // splits per (query, head) for the longest context
 }  // namespace
 
 AttentionScratch::AttentionScratch(Gpu& gpu, const HeadShape& shape, uint32_t seq_len, uint32_t max_queries)
@@ -19,7 +21,7 @@ AttentionScratch::AttentionScratch(Gpu& gpu, const HeadShape& shape, uint32_t se
   validate(shape);
   if (seq_len == 0 || max_queries == 0) throw Error("attention scratch for no positions or no queries");
   const uint32_t blocks = (seq_len + kLocal - 1) / kLocal;
-  split_len_ = kLocal * ((blocks + kMaxSplits - 1) / kMaxSplits);
+  split_len_ = std::max(kMinSplitLen, kLocal * ((blocks + kMaxSplits - 1) / kMaxSplits));
   n_splits_ = (seq_len + split_len_ - 1) / split_len_;
   const uint64_t parts = uint64_t(max_queries) * shape.n_heads * n_splits_;
   const uint64_t value_bytes = parts * shape.head_vec4s() * 16;
@@ -36,13 +38,14 @@ Attention::Attention(Gpu& gpu, const KvCache& cache, uint32_t layer, const Atten
     : shape_(cache.shape()), scratch_(&scratch), q_bytes_(q.size()), out_bytes_(out.size()) {
   const auto texel = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
   const auto storage = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-  scores_ = &gpu.kernel("attention", {texel, texel, texel, storage, storage, storage}, sizeof(AttentionParams));
+  scores_ = &gpu.kernel("attention", {texel, texel, texel, storage, storage, storage, storage}, sizeof(AttentionParams));
   combine_ = &gpu.kernel("attention_combine", {storage, texel, storage}, sizeof(AttentionParams));
   q_texels_ = vk::BufferView(gpu.ctx(), q, VK_FORMAT_R32_SFLOAT);
   scores_set_ = vk::DescriptorSet(gpu.ctx(), *scores_,
                                   {vk::Binding::texel(q_texels_), vk::Binding::texel(cache.key_texels(layer)),
                                    vk::Binding::texel(cache.value_texels(layer)), vk::Binding::storage(step),
-                                   vk::Binding::storage(scratch.max_sum()), vk::Binding::storage(scratch.values())});
+                                   vk::Binding::storage(scratch.max_sum()), vk::Binding::storage(scratch.values()),
+                                   vk::Binding::storage(out)});
   combine_set_ = vk::DescriptorSet(gpu.ctx(), *combine_,
                                    {vk::Binding::storage(scratch.max_sum()), vk::Binding::texel(scratch.value_texels()),
                                     vk::Binding::storage(out)});
@@ -70,6 +73,7 @@ void Attention::record(vk::CommandBuffer& cmd, const AttentionArgs& a) const {
                     a.out_stride,
                     float(1.0 / std::sqrt(double(shape_.head_dim)))};
   cmd.dispatch(*scores_, scores_set_, p, scratch_->n_splits(), shape_.n_heads, a.n);
+  if (scratch_->n_splits() == 1) return;
   cmd.barrier();
   cmd.dispatch(*combine_, combine_set_, p, shape_.n_heads, a.n);
 }

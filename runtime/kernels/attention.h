@@ -2,7 +2,8 @@
 // one query (decode) or a batch of consecutive query positions (prefill, evaluation). The work is
 // split over positions (pass 1, shaders/attention.comp) and merged (pass 2,
 // shaders/attention_combine.comp), so a long context spreads over many workgroups; splits past a
-// query's position end at once, so the cost follows the context actually used.
+// query's position end at once, so the cost follows the context actually used. Contexts of up to
+// 256 positions run in one pass.
 #pragma once
 
 #include <cstdint>
@@ -47,7 +48,7 @@ class Attention {
   // the step buffer.
   Attention(Gpu& gpu, const KvCache& cache, uint32_t layer, const AttentionScratch& scratch, const vk::Buffer& q,
             const vk::Buffer& step, const vk::Buffer& out);
-  // Records pass 1, a barrier and pass 2.
+  // Records pass 1, then (with several splits) a barrier and pass 2.
   void record(vk::CommandBuffer& cmd, const AttentionArgs& args) const;
 
  private:
