@@ -82,6 +82,13 @@ VulkanForward::VulkanForward(kernels::Gpu& gpu, const PackedModel& model, const 
 
 VulkanForward::~VulkanForward() = default;
 
+std::unique_ptr<VulkanForward> VulkanForward::create(const PackedModel& model, const VulkanForwardOptions& options) {
+  auto gpu = std::make_unique<kernels::Gpu>();
+  auto forward = std::make_unique<VulkanForward>(*gpu, model, options);
+  forward->owned_gpu_ = std::move(gpu);
+  return forward;
+}
+
 void VulkanForward::allocate_activations() {
   const ModelConfig& c = config_;
   vk::Context& ctx = gpu_->ctx();

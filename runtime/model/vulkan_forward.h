@@ -42,6 +42,8 @@ struct VulkanForwardOptions {
 class VulkanForward {
  public:
   VulkanForward(kernels::Gpu& gpu, const PackedModel& model, const VulkanForwardOptions& options = {});
+  // A forward pass with a Gpu of its own (the device vk::ContextOptions::from_env() picks).
+  static std::unique_ptr<VulkanForward> create(const PackedModel& model, const VulkanForwardOptions& options = {});
   ~VulkanForward();
   VulkanForward(const VulkanForward&) = delete;
   VulkanForward& operator=(const VulkanForward&) = delete;
@@ -86,6 +88,7 @@ class VulkanForward {
   void run(std::span<const uint32_t> tokens, uint32_t pos0, Logits mode);
   const float* logits_data() const;
 
+  std::unique_ptr<kernels::Gpu> owned_gpu_;  // set by create(); destroyed after everything on it
   kernels::Gpu* gpu_;
   ModelConfig config_;
   VulkanForwardOptions options_;
