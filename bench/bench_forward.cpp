@@ -6,6 +6,9 @@
 //   forward/prefill/<fmt>:  tokens/s of a 128-token prompt (logits of the last token only)
 //   forward/eval/<fmt>:     tokens/s of a 256-token window with the logits of every position
 //   forward/profile/<fmt>:  device microseconds per decode step of each op (timed mode)
+// and the attention kernel alone at that shape, for one query at the last position or a causal
+// batch of 256 queries:
+//   attention/<decode|batch256>
 //
 //   ./build/bench/bitlens_bench --benchmark_filter=forward/ --benchmark_counters_tabular=true
 #include <benchmark/benchmark.h>
@@ -18,7 +21,10 @@
 
 #include "common/parallel.h"
 #include "kernels/gpu.h"
+#include "kernels/attention.h"
 #include "model/vulkan_forward.h"
+#include "params/step.h"
+#include "vk/commands.h"
 
 using namespace bitlens;
 using namespace bitlens::model;
@@ -130,7 +136,45 @@ void bm_profile(benchmark::State& state, quant::Format format) {
   state.counters["device_us"] = total * 1e-3 / steps;
 }
 
+void bm_attention(benchmark::State& state, uint32_t n) {
+  kernels::Gpu& gpu = forward_gpu();
+  const kernels::HeadShape shape{6, 6, 48};
+  const uint32_t seq_len = 256, dim = 288;
+  kernels::KvCache cache(gpu, shape, seq_len, 1);
+  cache.keys(0).fill(0x3c000000u);  // 2^-7: finite scores
+  cache.values(0).fill(0x3c000000u);
+  kernels::AttentionScratch scratch(gpu, shape, seq_len);
+  vk::Buffer q(gpu.ctx(), size_t(n) * dim * 4), out(gpu.ctx(), size_t(n) * dim * 4), step(gpu.ctx(), 16);
+  q.fill(0x3c000000u);
+  const kernels::StepState s{seq_len - n};
+  step.upload(&s, sizeof(s));
+  kernels::Attention att(gpu, cache, 0, scratch, q, step, out);
+  constexpr uint32_t kReps = 64;
+  vk::QueryPool queries(gpu.ctx(), 2);
+  vk::CommandBuffer cmd(gpu.ctx());
+  cmd.reset_queries(queries, 0, 2);
+  cmd.timestamp(queries, 0);
+  for (uint32_t i = 0; i < kReps; ++i) {
+    att.record(cmd, {n, 0, dim, 0, dim});
+    cmd.barrier();
+  }
+  cmd.timestamp(queries, 1);
+  double best = 1e30;
+  for (auto _ : state) {
+    cmd.submit_and_wait();
+    const auto ns = queries.read_ns(2);
+    best = std::min(best, (ns[1] - ns[0]) * 1e-9 / kReps);
+    state.SetIterationTime((ns[1] - ns[0]) * 1e-9 / kReps);
+  }
+  state.counters["best_us"] = best * 1e6;
+}
+
 const bool registered = [] {
+  for (uint32_t n : {1u, 256u})
+    benchmark::RegisterBenchmark(n == 1 ? "attention/decode" : "attention/batch256", bm_attention, n)
+        ->UseManualTime()
+        ->Iterations(5)
+        ->Unit(benchmark::kMicrosecond);
   for (auto f : {quant::Format::F32, quant::Format::Q4, quant::Format::Q2}) {
     const std::string fmt = quant::format_info(f).name;
     for (auto [mode, what] : {std::pair{Mode::Decode, "decode"}, {Mode::Prefill, "prefill"}, {Mode::Eval, "eval"}})

@@ -58,7 +58,7 @@ VulkanForward::VulkanForward(kernels::Gpu& gpu, const PackedModel& model, const 
   const kernels::HeadShape heads{c.n_heads, c.n_kv_heads, c.head_dim()};
   cache_ = std::make_unique<kernels::KvCache>(gpu, heads, c.seq_len, c.n_layers);
   rope_table_ = std::make_unique<kernels::RopeTable>(gpu, c.head_dim(), c.seq_len, c.rope_theta);
-  attention_scratch_ = std::make_unique<kernels::AttentionScratch>(gpu, heads, c.seq_len, max_batch_);
+  attention_scratch_ = std::make_unique<kernels::AttentionScratch>(gpu, heads, c.seq_len);
 
   embedding_ = std::make_unique<kernels::GpuMatrix>(gpu, model.token_embedding);
   if (model.classifier) classifier_matrix_ = std::make_unique<kernels::GpuMatrix>(gpu, *model.classifier);
@@ -110,7 +110,8 @@ void VulkanForward::allocate_activations() {
   logits_ = vk::Buffer(ctx, logits_bytes);
   norms_ = vk::Buffer(ctx, uint64_t(2 * c.n_layers + 1) * dim_stride_ * 4);
   // Rotated inputs keep the row stride of their input (h_ rows hold gate and up).
-  rotation_scratch_ = std::make_unique<RotationScratch>(*gpu_, b * std::max(dim_stride_, 2 * hidden_stride_) * 4);
+  rotation_scratch_ = std::make_unique<RotationScratch>(
+      *gpu_, std::max<uint64_t>(b * std::max(dim_stride_, 2 * hidden_stride_) * 4, min_bytes));
 
   step_ = vk::Buffer(ctx, 16);
   tokens_ = vk::Buffer(ctx, b * 4);
