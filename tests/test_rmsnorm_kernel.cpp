@@ -1,6 +1,6 @@
-// RMSNorm kernel (with and without the fused residual add) against model::rmsnorm on fresh
-// random rows of several widths (multiples of 4 or not, up to the kernel's limit), with row
-// offsets and padded strides; outputs poisoned, and everything outside the rows must stay so.
+// RMSNorm kernel (with and without the fused residual add, a row per invocation and a row per
+// workgroup) against model::rmsnorm on fresh random rows of several widths (multiples of 4 or
+// not, up to the kernel's limit), with row offsets and padded strides; outputs poisoned, and everything outside the rows must stay so.
 // Tolerance: |out - ref| <= 1e-5 * |w * x| * inv_rms + 1e-7 (the kernel sums squares in fp32,
 // the reference in double); the residual sum written back to x must equal x + r exactly.
 #include <gtest/gtest.h>
@@ -22,15 +22,18 @@ namespace {
 struct Case {
   uint32_t width;
   bool add;
+  kernels::Strategy strategy;  // row per invocation or row per workgroup
 };
 
 class RmsNormKernel : public test::GpuTest, public ::testing::WithParamInterface<Case> {};
 
 TEST_P(RmsNormKernel, MatchesCpuReference) {
-  const auto [width, add] = GetParam();
+  const auto [width, add, strategy] = GetParam();
   const uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
-  const uint32_t n = 3, stride = kernels::activation_stride(width) + 4, x_off = 4, r_off = 8, out_off = 12, w_off = 16;
+  const kernels::Strategy saved = gpu().strategy();
+  gpu().set_strategy(strategy);
+  const uint32_t n = 67, stride = kernels::activation_stride(width) + 4, x_off = 4, r_off = 8, out_off = 12, w_off = 16;
   const float eps = 1e-5f;
   const auto x = test::random_normal(size_t(n) * width, seed, 2.0f);
   const auto r = test::random_normal(size_t(n) * width, seed + 1);
@@ -48,6 +51,7 @@ TEST_P(RmsNormKernel, MatchesCpuReference) {
   place(wb, w, w_off, 1);
 
   kernels::RmsNorm norm(gpu(), width, eps, xb, &rb, wb, out);
+  gpu().set_strategy(saved);
   vk::CommandBuffer cmd(ctx());
   norm.record(cmd, {n, x_off, stride, out_off, stride, w_off, add, r_off, stride});
   cmd.submit_and_wait();
@@ -72,12 +76,20 @@ TEST_P(RmsNormKernel, MatchesCpuReference) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Widths, RmsNormKernel,
-                         ::testing::Values(Case{288, false}, Case{288, true}, Case{100, true}, Case{18, false},
-                                           Case{18, true}, Case{6, true}, Case{4097, true}, Case{8192, false}),
-                         [](const auto& info) {
-                           return "w" + std::to_string(info.param.width) + (info.param.add ? "_add" : "");
-                         });
+std::vector<Case> all_cases() {
+  std::vector<Case> cases;
+  for (auto strategy : {kernels::Strategy::TilePerInvocation, kernels::Strategy::TilePerSubgroup})
+    for (auto [width, add] : {std::pair{288u, false}, {288u, true}, {100u, true}, {18u, false}, {18u, true},
+                              {6u, true}, {4097u, true}, {8192u, false}})
+      cases.push_back({width, add, strategy});
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Widths, RmsNormKernel, ::testing::ValuesIn(all_cases()), [](const auto& info) {
+  const Case& c = info.param;
+  return "w" + std::to_string(c.width) + (c.add ? "_add" : "") +
+         (c.strategy == kernels::Strategy::TilePerInvocation ? "_row_per_invocation" : "_row_per_workgroup");
+});
 
 class RmsNormArgs : public test::GpuTest {};
 

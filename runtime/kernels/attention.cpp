@@ -11,7 +11,7 @@ namespace bitlens::kernels {
 
 namespace {
 constexpr uint32_t kLanes = 8;         // invocations per workgroup of attention.comp
-constexpr uint32_t kMinSplitLen = 64;  // positions per split of one query, at least
+constexpr uint32_t kMinSplitLen = 256;  // positions per split of one query, at least
 constexpr uint32_t kMaxSplits = 16;    // splits of one query for the longest context
 }  // namespace
 

@@ -11,6 +11,7 @@ namespace bitlens::kernels {
 
 namespace {
 constexpr uint32_t kMaxWidth = 8192;  // 64 invocations x MAX_VEC4_PER_LANE (32) vec4s in rmsnorm.comp
+constexpr uint32_t kLocal = 64;       // invocations per workgroup
 }
 
 RmsNorm::RmsNorm(Gpu& gpu, uint32_t width, float eps, const vk::Buffer& x, const vk::Buffer* residual,
@@ -22,7 +23,9 @@ RmsNorm::RmsNorm(Gpu& gpu, uint32_t width, float eps, const vk::Buffer& x, const
                            std::to_string(kMaxWidth));
   const auto texel = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
   const auto storage = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-  kernel_ = &gpu.kernel("rmsnorm", {texel, texel, texel, storage, storage}, sizeof(RmsNormParams));
+  row_per_invocation_ = gpu.strategy() == Strategy::TilePerInvocation;
+  kernel_ = &gpu.kernel(row_per_invocation_ ? "rmsnorm_rows" : "rmsnorm", {texel, texel, texel, storage, storage},
+                        sizeof(RmsNormParams));
   x_texels_ = vk::BufferView(gpu.ctx(), x, VK_FORMAT_R32G32B32A32_SFLOAT);
   r_texels_ = vk::BufferView(gpu.ctx(), residual ? *residual : x, VK_FORMAT_R32G32B32A32_SFLOAT);
   w_texels_ = vk::BufferView(gpu.ctx(), weights, VK_FORMAT_R32G32B32A32_SFLOAT);
@@ -44,7 +47,7 @@ void RmsNorm::record(vk::CommandBuffer& cmd, const RmsNormArgs& a) const {
   if (need(p.x_offset, p.x_stride) > x_bytes_ || need(p.out_offset, p.out_stride) > out_bytes_ ||
       (a.add && need(p.r_offset, p.r_stride) > r_bytes_) || (uint64_t(p.w_offset) + row) * 4 > w_bytes_)
     throw Error("rmsnorm: a buffer is too small for " + std::to_string(a.n) + " rows of width " + std::to_string(width_));
-  cmd.dispatch(*kernel_, set_, p, a.n);
+  cmd.dispatch(*kernel_, set_, p, row_per_invocation_ ? (a.n + kLocal - 1) / kLocal : a.n);
 }
 
 }  // namespace bitlens::kernels

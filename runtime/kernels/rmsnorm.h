@@ -1,5 +1,6 @@
 // RMSNorm of activation rows on the device, optionally fused with the residual add before it
-// (x += r; out = x / sqrt(mean(x^2) + eps) * w), see shaders/rmsnorm.comp.
+// (x += r; out = x / sqrt(mean(x^2) + eps) * w), see shaders/rmsnorm.comp: a row per invocation
+// on CPU devices (Strategy::TilePerInvocation), a row per workgroup on GPUs.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +31,7 @@ class RmsNorm {
 
  private:
   const vk::Kernel* kernel_;
+  bool row_per_invocation_;
   uint32_t width_;
   float eps_;
   bool has_residual_;
