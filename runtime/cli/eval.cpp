@@ -26,7 +26,7 @@ struct EvalOptions {
 
 // The evaluation text and a description of where it came from.
 std::pair<std::string, std::string> eval_text(const EvalOptions& o, model::Forward& sampler_model,
-                                              const model::Tokenizer& tokenizer) {
+                                              const std::string& sampler_path, const model::Tokenizer& tokenizer) {
   if (o.moby_dick) return {eval::moby_dick_text(o.data_dir + "/texts/moby-dick", 1, 20), "Moby Dick chapters 1-20"};
   if (!o.text_file.empty()) return {read_text_file(o.text_file), o.text_file};
   const uint32_t windows = o.windows.max_windows ? o.windows.max_windows : 64;
@@ -36,7 +36,7 @@ std::pair<std::string, std::string> eval_text(const EvalOptions& o, model::Forwa
   std::string text = eval::sampled_text(sampler_model, tokenizer, tokens, o.seed,
                                         [&](uint32_t done, uint32_t total) { bar.update(done, total); });
   bar.finish();
-  return {std::move(text), "text sampled from " + sampler_model.name() + " model (seed " + std::to_string(o.seed) + ")"};
+  return {std::move(text), "stories sampled from " + sampler_path + " (seed " + std::to_string(o.seed) + ")"};
 }
 
 void evaluate(const EvalOptions& o) {
@@ -55,7 +55,8 @@ void evaluate(const EvalOptions& o) {
       throw Error("--window-len " + std::to_string(o.windows.window_len) + " exceeds the model's context of " +
                   std::to_string(f->config().seq_len));
 
-  auto [text, source] = eval_text(o, ref_forward ? *ref_forward : *test_forward, test.tokenizer);
+  auto [text, source] = eval_text(o, ref_forward ? *ref_forward : *test_forward,
+                                  ref_forward ? o.reference : o.model, test.tokenizer);
   const std::vector<uint32_t> tokens = test.tokenizer.encode(text, true, false);
   const std::vector<eval::Window> windows = eval::make_windows(tokens, test.tokenizer.bos(), o.windows);
 

@@ -54,7 +54,7 @@ class Reader {
   std::string string(const std::string& what) {
     const uint64_t n = read<uint64_t>(what + " length");
     if (n > remaining())
-      throw FileError(f_.path(), what + " has length " + std::to_string(n) + ", past the end of the file");
+      throw FileError(f_.path(), what + " has length " + std::to_string(n) + ", past the end of the file: truncated or corrupted");
     auto b = bytes(n, what);
     return {reinterpret_cast<const char*>(b.data()), b.size()};
   }
