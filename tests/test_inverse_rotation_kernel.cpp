@@ -48,7 +48,8 @@ TEST_P(InverseRotationKernel, MatchesCpuReference) {
     }
     for (size_t i = 0; i < got.size(); ++i) {
       const bool inside = i >= offset && (i - offset) / stride < rows && (i - offset) % stride < n;
-      if (!inside) ASSERT_TRUE(test::is_poison(got[i])) << "inverse rotation wrote outside its rows at " << i;
+      if (inside) continue;
+      ASSERT_TRUE(test::is_poison(got[i])) << "inverse rotation wrote outside its rows at " << i;
     }
   }
 }

@@ -28,6 +28,7 @@
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
 #include "kernels/swiglu.h"
+#include "model/forward.h"
 #include "model/gpu_linear.h"
 #include "model/packed_model.h"
 
@@ -39,29 +40,24 @@ struct VulkanForwardOptions {
   bool staged_io = false;  // pass token ids and logits through staging copies even where device memory is mapped
 };
 
-class VulkanForward {
+class VulkanForward final : public Forward {
  public:
   VulkanForward(kernels::Gpu& gpu, const PackedModel& model, const VulkanForwardOptions& options = {});
   // A forward pass with a Gpu of its own (the device vk::ContextOptions::from_env() picks).
   static std::unique_ptr<VulkanForward> create(const PackedModel& model, const VulkanForwardOptions& options = {});
-  ~VulkanForward();
+  ~VulkanForward() override;
   VulkanForward(const VulkanForward&) = delete;
   VulkanForward& operator=(const VulkanForward&) = delete;
 
-  const ModelConfig& config() const { return config_; }
+  const ModelConfig& config() const override { return config_; }
   uint32_t max_batch() const { return max_batch_; }
 
-  std::string name() const { return "vulkan"; }
+  std::string name() const override { return "vulkan"; }
 
-  // Runs `tokens` at positions [start_pos, start_pos + tokens.size()), appending their keys and
-  // values to the cache (positions below start_pos must be there since the last reset()).
-  // Returns the logits of every position ([tokens.size() x vocab]) when all_logits is set, else
-  // those of the last position [vocab]; the span stays valid until the next call.
-  std::span<const float> prefill(std::span<const uint32_t> tokens, uint32_t start_pos, bool all_logits);
-  // One decoding step: the logits [vocab] of `token` at position `pos`.
-  std::span<const float> forward(uint32_t token, uint32_t pos) { return prefill({&token, 1}, pos, false); }
-  // Forgets the cached positions (the next call starts at position 0).
-  void reset() { filled_ = 0; }
+  // Forward (see forward.h). A call of up to max_batch() tokens is one submission; longer calls
+  // are split into several, in order.
+  std::span<const float> prefill(std::span<const uint32_t> tokens, uint32_t start_pos, bool all_logits) override;
+  void reset() override { filled_ = 0; }
 
   // Bytes of weights and of the KV cache on the device.
   uint64_t weight_bytes() const;
