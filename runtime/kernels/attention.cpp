@@ -34,13 +34,14 @@ Attention::Attention(Gpu& gpu, const KvCache& cache, uint32_t layer, const Atten
   const auto storage = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
   scores_ = &gpu.kernel("attention", {texel, texel, texel, storage, storage, storage, storage}, sizeof(AttentionParams),
                         {shape_.head_vec4s()});
-  combine_ = &gpu.kernel("attention_combine", {storage, texel, storage}, sizeof(AttentionParams));
   q_texels_ = vk::BufferView(gpu.ctx(), q, VK_FORMAT_R32_SFLOAT);
   scores_set_ = vk::DescriptorSet(gpu.ctx(), *scores_,
                                   {vk::Binding::texel(q_texels_), vk::Binding::texel(cache.key_texels(layer)),
                                    vk::Binding::texel(cache.value_texels(layer)), vk::Binding::storage(step),
                                    vk::Binding::storage(scratch.max_sum()), vk::Binding::storage(scratch.values()),
                                    vk::Binding::storage(out)});
+  if (scratch.n_splits() == 1) return;  // pass 2 never runs: its pipeline is not built
+  combine_ = &gpu.kernel("attention_combine", {storage, texel, storage}, sizeof(AttentionParams));
   combine_set_ = vk::DescriptorSet(gpu.ctx(), *combine_,
                                    {vk::Binding::storage(scratch.max_sum()), vk::Binding::texel(scratch.value_texels()),
                                     vk::Binding::storage(out)});

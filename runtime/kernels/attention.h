@@ -53,7 +53,7 @@ class Attention {
 
  private:
   const vk::Kernel* scores_;
-  const vk::Kernel* combine_;
+  const vk::Kernel* combine_ = nullptr;  // with several splits only
   HeadShape shape_;
   uint32_t seq_len_;
   const AttentionScratch* scratch_;
