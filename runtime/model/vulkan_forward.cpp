@@ -48,7 +48,10 @@ VulkanForward::VulkanForward(kernels::Gpu& gpu, const PackedModel& model, const 
     : gpu_(&gpu), config_(model.config), options_(options) {
   check_model(model);
   const ModelConfig& c = config_;
-  max_batch_ = options.max_batch ? std::min(options.max_batch, c.seq_len) : std::min(c.seq_len, 256u);
+  // Default batch: up to 256 tokens, fewer where their logits would exceed one buffer's range.
+  const uint64_t logit_rows = std::max<uint64_t>(1, gpu.caps().max_storage_range / (uint64_t(c.vocab_size) * 4));
+  max_batch_ = options.max_batch ? std::min(options.max_batch, c.seq_len)
+                                 : uint32_t(std::min<uint64_t>({c.seq_len, 256, logit_rows}));
   dim_stride_ = stride4(c.dim);
   kv_stride_ = stride4(c.kv_dim());
   qkv_stride_ = dim_stride_ + 2 * kv_stride_;

@@ -35,7 +35,7 @@
 namespace bitlens::model {
 
 struct VulkanForwardOptions {
-  uint32_t max_batch = 0;  // tokens per batched submission; 0 = min(seq_len, 256); longer calls are split
+  uint32_t max_batch = 0;  // tokens per submission (longer calls are split); 0: up to 256 within the context
   bool profile = false;    // timestamps around every op, summed in profile()
   bool staged_io = false;  // pass token ids and logits through staging copies even where device memory is mapped
 };
