@@ -29,9 +29,8 @@ class TempDir {
  public:
   TempDir() {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = std::filesystem::temp_directory_path() /
-            ("bitlens_" + std::string(info ? info->name() : "test") + "_" + std::to_string(::getpid()) + "_" +
-             std::to_string(counter()++));
+    path_ = std::filesystem::temp_directory_path() / ("bitlens_" + std::string(info ? info->name() : "test") + "_" +
+                                                      std::to_string(::getpid()) + "_" + std::to_string(counter()++));
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
@@ -129,7 +128,8 @@ inline model::Tokenizer byte_tokenizer(uint32_t vocab_size) {
   pieces.push_back(" ");
   types.push_back(TokenType::Normal);
   for (uint32_t i = 0; pieces.size() < vocab_size; ++i) {
-    pieces.push_back(i < 26 ? std::string(1, char('a' + i)) : " " + std::string(1, char('a' + i % 26)) + std::to_string(i));
+    pieces.push_back(i < 26 ? std::string(1, char('a' + i))
+                            : " " + std::string(1, char('a' + i % 26)) + std::to_string(i));
     types.push_back(TokenType::Normal);
   }
   std::vector<float> scores(pieces.size());

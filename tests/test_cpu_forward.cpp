@@ -136,7 +136,8 @@ std::vector<float> run_linear(const model::PackedLinear& lin, std::vector<float>
   for (uint32_t r = 0; r < rows; ++r) {
     double acc = 0.0;
     for (uint32_t c = 0; c < cols; ++c) acc += double(w[size_t(r) * cols + c]) * x[c];
-    for (uint32_t j = 0; j < k; ++j) acc += double(lin.lora_scale) * half_to_float(lin.lora_b[size_t(r) * k + j]) * ax[j];
+    for (uint32_t j = 0; j < k; ++j)
+      acc += double(lin.lora_scale) * half_to_float(lin.lora_b[size_t(r) * k + j]) * ax[j];
     y[r] = float(acc);
   }
   if (lin.has_output_rotation) quant::rotate_inverse(y, lin.output_signs);

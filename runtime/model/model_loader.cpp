@@ -30,8 +30,10 @@ Tokenizer load_tokenizer(const std::string& path) {
 Tokenizer load_tokenizer_for(const Model& model, const std::string& tokenizer_path) {
   std::string path = tokenizer_path;
   if (path.empty()) {
-    if (detect_model_format(model.source) == ModelFormat::Gguf) path = model.source;
-    else path = (std::filesystem::path(model.source).parent_path() / "tokenizer.bin").string();
+    if (detect_model_format(model.source) == ModelFormat::Gguf)
+      path = model.source;
+    else
+      path = (std::filesystem::path(model.source).parent_path() / "tokenizer.bin").string();
   }
   Tokenizer t = load_tokenizer(path);
   t.check_model(model.config, model.source);

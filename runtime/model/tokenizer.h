@@ -55,7 +55,7 @@ class Tokenizer {
   std::vector<float> scores_;
   std::vector<TokenType> types_;
   std::unordered_map<std::string, uint32_t> lookup_;  // Normal and UserDefined pieces
-  std::array<int32_t, 256> byte_token_;              // id of the Byte token of each value, or -1
+  std::array<int32_t, 256> byte_token_;               // id of the Byte token of each value, or -1
   uint32_t bos_ = 1, eos_ = 2, unknown_ = 0;
   std::string source_;
 };
