@@ -121,7 +121,7 @@ TEST(ModelFiles, Llama2cRoundTripsRealModel) {
 
 TEST(ModelFiles, SeparateClassifierAndGroupedQueryAttentionRoundTrip) {
   const test::TempDir dir;
-  const Model m = test::random_model(test::tiny_config(false), 7);
+  const Model m = test::synthetic_model(test::tiny_config(false), 7);
   const model::Tokenizer tok = test::byte_tokenizer(m.config.vocab_size);
   const std::vector<std::string> paths = {dir.file("v0.bin"), dir.file("v1.bin"), dir.file("f32.gguf")};
   model::write_llama2c(m, paths[0], 0);
@@ -167,7 +167,7 @@ TEST(ModelFiles, GgufRealModelF32IsExactF16IsRounded) {
 
 TEST(ModelFiles, GgufMetadataIsWhatLlamaCppReads) {
   const test::TempDir dir;
-  const Model m = test::random_model(test::tiny_config(), 3);
+  const Model m = test::synthetic_model(test::tiny_config(), 3);
   model::write_gguf(m, test::byte_tokenizer(m.config.vocab_size), dir.file("m.gguf"), model::GgmlType::F16);
   const model::GgufFile g(dir.file("m.gguf"));
   EXPECT_EQ(g.version(), 3u);
@@ -201,7 +201,7 @@ TEST(ModelFiles, MissingFileIsNamed) {
 
 TEST(ModelFiles, BadLlama2cCheckpointsGiveOneClearError) {
   const test::TempDir dir;
-  const Model m = test::random_model(test::tiny_config(false), 5);
+  const Model m = test::synthetic_model(test::tiny_config(false), 5);
   model::write_llama2c(m, dir.file("v0.bin"), 0);
   model::write_llama2c(m, dir.file("v1.bin"), 1);
   const std::vector<uint8_t> v0 = test::read_bytes(dir.file("v0.bin")), v1 = test::read_bytes(dir.file("v1.bin"));
@@ -240,7 +240,7 @@ TEST(ModelFiles, BadLlama2cCheckpointsGiveOneClearError) {
 
 TEST(ModelFiles, BadGgufFilesGiveOneClearError) {
   const test::TempDir dir;
-  const Model m = test::random_model(test::tiny_config(), 9);
+  const Model m = test::synthetic_model(test::tiny_config(), 9);
   model::write_gguf(m, test::byte_tokenizer(m.config.vocab_size), dir.file("good.gguf"), model::GgmlType::F32);
   const std::vector<uint8_t> good = test::read_bytes(dir.file("good.gguf"));
   auto check = [&](const std::string& name, std::vector<uint8_t> bytes, const std::string& problem) {

@@ -167,7 +167,10 @@ GgufTensor read_tensor_info(Reader& r, uint64_t index) {
 
 }  // namespace
 
-GgufFile::GgufFile(const std::string& path) : file_(std::make_shared<MappedFile>(path)) {
+GgufFile::GgufFile(const std::string& path) : GgufFile(std::make_shared<const MappedFile>(path)) {}
+
+GgufFile::GgufFile(std::shared_ptr<const MappedFile> file) : file_(std::move(file)) {
+  const std::string& path = file_->path();
   Reader r(*file_);
   if (file_->size() < 4 || r.read<uint32_t>("magic") != kGgufMagic)
     throw FileError(path, "not a GGUF file (bad magic)");

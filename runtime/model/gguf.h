@@ -64,6 +64,7 @@ struct GgufTensor {
 class GgufFile {
  public:
   explicit GgufFile(const std::string& path);  // throws FileError naming the file
+  explicit GgufFile(std::shared_ptr<const MappedFile> file);
 
   const std::string& path() const { return file_->path(); }
   uint32_t version() const { return version_; }

@@ -94,11 +94,12 @@ ModelConfig read_config(const GgufFile& g) {
 
 }  // namespace
 
-Model load_gguf_model(const std::string& path) {
-  const GgufFile g(path);
+Model load_gguf_model(const std::string& path) { return load_gguf_model(GgufFile(path)); }
+
+Model load_gguf_model(const GgufFile& g) {
   Model m;
   m.config = read_config(g);
-  m.source = path;
+  m.source = g.path();
   const ModelConfig& c = m.config;
   auto store = std::make_shared<GgufStorage>();
   store->file = g.file();

@@ -108,9 +108,11 @@ void map_v1(Cursor cur, const ModelConfig& c, ModelWeights& w) {
 
 }  // namespace
 
-Model load_llama2c(const std::string& path) {
-  auto file = std::make_shared<MappedFile>(path);
+Model load_llama2c(const std::string& path) { return load_llama2c(std::make_shared<const MappedFile>(path)); }
+
+Model load_llama2c(std::shared_ptr<const MappedFile> file) {
   const MappedFile& f = *file;
+  const std::string& path = f.path();
   if (f.size() < kV0HeaderBytes)
     throw FileError(path, "file of " + std::to_string(f.size()) + " bytes is too small to be a llama2.c checkpoint");
   const bool v1 = read_at<uint32_t>(f, 0, "magic") == kLlama2cMagic;

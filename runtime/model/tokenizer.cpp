@@ -168,8 +168,10 @@ int byte_value(const std::string& piece, uint32_t id) {
 
 }  // namespace
 
-Tokenizer Tokenizer::load_llama2c(const std::string& path) {
-  const MappedFile f(path);
+Tokenizer Tokenizer::load_llama2c(const std::string& path) { return load_llama2c(MappedFile(path)); }
+
+Tokenizer Tokenizer::load_llama2c(const MappedFile& f) {
+  const std::string& path = f.path();
   auto read_i32 = [&](uint64_t at, const std::string& what) {
     int32_t v;
     std::memcpy(&v, f.range(at, 4, what).data(), 4);
