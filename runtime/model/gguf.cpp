@@ -195,9 +195,8 @@ GgufFile::GgufFile(std::shared_ptr<const MappedFile> file) : file_(std::move(fil
   r.check_count(n_tensors, 32, "tensor count");
   for (uint64_t i = 0; i < n_tensors; ++i) {
     tensors_.push_back(read_tensor_info(r, i));
-    for (uint64_t j = 0; j < i; ++j)
-      if (tensors_[j].name == tensors_.back().name)
-        throw FileError(path, "tensor " + tensors_[j].name + " appears twice");
+    if (!tensor_index_.emplace(tensors_.back().name, size_t(i)).second)
+      throw FileError(path, "tensor " + tensors_.back().name + " appears twice");
   }
   const uint64_t data_start = (r.pos() + alignment_ - 1) / alignment_ * alignment_;
   if (data_start > file_->size()) throw FileError(path, "the tensor data section lies past the end of the file");
@@ -220,9 +219,8 @@ const GgufValue* GgufFile::find(const std::string& key) const {
 }
 
 const GgufTensor* GgufFile::find_tensor(const std::string& name) const {
-  for (const auto& t : tensors_)
-    if (t.name == name) return &t;
-  return nullptr;
+  auto it = tensor_index_.find(name);
+  return it == tensor_index_.end() ? nullptr : &tensors_[it->second];
 }
 
 const GgufValue& GgufFile::get(const std::string& key, GgufType type) const {

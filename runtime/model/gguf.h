@@ -10,6 +10,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/file_io.h"
@@ -94,6 +95,7 @@ class GgufFile {
   uint32_t version_ = 0, alignment_ = kGgufDefaultAlignment;
   std::map<std::string, GgufValue> kv_;
   std::vector<GgufTensor> tensors_;
+  std::unordered_map<std::string, size_t> tensor_index_;  // name -> position in tensors_
 };
 
 // Collects metadata and tensors, then writes a GGUF v3 file atomically. Tensor data is not copied:
