@@ -46,7 +46,8 @@ std::span<const float> CpuForward::prefill(std::span<const uint32_t> tokens, uin
                 " exceed the model's context of " + std::to_string(c.seq_len));
   for (uint32_t t : tokens)
     if (t >= c.vocab_size)
-      throw Error("prefill: token " + std::to_string(t) + " is outside the vocabulary of " + std::to_string(c.vocab_size));
+      throw Error("prefill: token " + std::to_string(t) + " is outside the vocabulary of " +
+                  std::to_string(c.vocab_size));
 
   const uint32_t n = uint32_t(tokens.size());
   logits_.resize(size_t(all_logits ? n : 1) * c.vocab_size);

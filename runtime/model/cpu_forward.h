@@ -37,13 +37,13 @@ class CpuForward final : public Forward {
   uint32_t cached_ = 0;  // positions [0, cached_) hold valid keys and values
 
   // Scratch of one block of n positions, row-major per position.
-  std::vector<float> x_;    // [n x dim] residual stream
-  std::vector<float> xb_;   // [n x dim] normed input, then attention output
-  std::vector<float> xb2_;  // [n x dim] output of wo and w2
-  std::vector<float> q_;    // [n x dim] queries
-  std::vector<float> hb_;   // [n x hidden] gate, then silu(gate) * up
-  std::vector<float> hb2_;  // [n x hidden] up
-  std::vector<float> att_;  // [n x seq_len] attention scores
+  std::vector<float> x_;            // [n x dim] residual stream
+  std::vector<float> xb_;           // [n x dim] normed input, then attention output
+  std::vector<float> xb2_;          // [n x dim] output of wo and w2
+  std::vector<float> q_;            // [n x dim] queries
+  std::vector<float> hb_;           // [n x hidden] gate, then silu(gate) * up
+  std::vector<float> hb2_;          // [n x hidden] up
+  std::vector<float> att_;          // [n x seq_len] attention scores
   std::vector<float> key_cache_;    // [layers x seq_len x kv_dim]
   std::vector<float> value_cache_;  // [layers x seq_len x kv_dim]
   std::vector<float> logits_;       // [positions asked for x vocab]
