@@ -1,0 +1,91 @@
+// Streaming calibration statistics against direct computation on fresh synthetic inputs, added in
+// uneven batches; the reservoir sample; refusals.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "calib/input_stats.h"
+#include "calib_data.h"
+#include "common/error.h"
+#include "gpu_test.h"
+
+using namespace bitlens;
+
+TEST(InputStats, MatchesDirectComputation) {
+  const uint64_t seed = test::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  const uint32_t cols = 97;
+  const size_t tokens = 1000;
+  const std::vector<float> x = test::correlated_inputs(tokens, cols, seed);
+  calib::InputStats s(cols, 64);
+  // Batches of 1, 10, 100, 889 rows.
+  size_t done = 0;
+  for (size_t n : {size_t(1), size_t(10), size_t(100), tokens - 111}) {
+    s.add(std::span<const float>(&x[done * cols], n * cols), n);
+    done += n;
+  }
+  ASSERT_EQ(s.tokens(), tokens);
+  const auto ms = s.mean_square();
+  const auto ma = s.mean_abs();
+  const auto mx = s.max_abs();
+  const auto h = s.hessian();
+  for (uint32_t i = 0; i < cols; ++i) {
+    double sq = 0, ab = 0, m = 0;
+    for (size_t t = 0; t < tokens; ++t) {
+      sq += double(x[t * cols + i]) * x[t * cols + i];
+      ab += std::abs(x[t * cols + i]);
+      m = std::max(m, double(std::abs(x[t * cols + i])));
+    }
+    // Tolerance: float storage of the means (relative 1e-6).
+    EXPECT_NEAR(ms[i], sq / tokens, 1e-6 * sq / tokens);
+    EXPECT_NEAR(ma[i], ab / tokens, 1e-6 * ab / tokens);
+    EXPECT_EQ(mx[i], float(m));
+    EXPECT_NEAR(h[size_t(i) * cols + i], 2.0 * sq / tokens, 1e-9 * sq);
+    for (uint32_t j = 0; j < cols; ++j) {
+      double g = 0;
+      for (size_t t = 0; t < tokens; ++t) g += double(x[t * cols + i]) * x[t * cols + j];
+      // Both sums are in double over the same products: agreement to rounding of the order.
+      ASSERT_NEAR(h[size_t(i) * cols + j], 2.0 * g / tokens, 1e-10 * (std::abs(g) + 1.0)) << i << "," << j;
+      ASSERT_EQ(h[size_t(i) * cols + j], h[size_t(j) * cols + i]);
+    }
+  }
+}
+
+TEST(InputStats, ReservoirHoldsDistinctInputRows) {
+  const uint64_t seed = test::fresh_seed();
+  const uint32_t cols = 8;
+  const size_t tokens = 500;
+  std::vector<float> x(tokens * cols);
+  for (size_t t = 0; t < tokens; ++t)
+    for (uint32_t c = 0; c < cols; ++c) x[t * cols + c] = float(t) + 0.01f * c;
+  calib::InputStats s(cols, 32, false, seed);
+  s.add(std::span<const float>(x.data(), 100 * cols), 100);
+  s.add(std::span<const float>(x.data() + 100 * cols, 400 * cols), 400);
+  ASSERT_EQ(s.sample_count(), 32u);
+  std::set<float> rows;
+  for (size_t k = 0; k < 32; ++k) {
+    const float first = s.sample()[k * cols];
+    ASSERT_EQ(first, std::floor(first));
+    for (uint32_t c = 0; c < cols; ++c) ASSERT_EQ(s.sample()[k * cols + c], first + 0.01f * c);
+    rows.insert(first);
+  }
+  EXPECT_EQ(rows.size(), 32u);
+  // A uniform sample of 500 rows rarely keeps only the first 100 (probability ~ (1/5)^32).
+  EXPECT_GT(*rows.rbegin(), 99.0f);
+  EXPECT_FALSE(s.has_hessian());
+  EXPECT_THROW(s.hessian(), Error);
+}
+
+TEST(InputStats, RefusesBadInput) {
+  calib::InputStats s(4);
+  EXPECT_THROW(s.hessian(), Error);  // no tokens yet
+  std::vector<float> x(7, 1.0f);
+  EXPECT_THROW(s.add(x, 2), Error);
+  x.resize(8);
+  x[3] = std::nanf("");
+  EXPECT_THROW(s.add(x, 2), Error);
+  EXPECT_THROW(calib::InputStats(0), Error);
+  EXPECT_THROW(calib::InputStats(100000), Error);  // a 10^10-entry Hessian
+}
