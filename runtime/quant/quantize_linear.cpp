@@ -79,6 +79,22 @@ Format LinearSpec::format() const {
   }
 }
 
+LinearSpec LinearSpec::canonical() const {
+  LinearSpec c = *this;
+  if (method != Method::Ptq161) c.salient_fraction = 0.0;
+  if (method == Method::Float || method == Method::Ptq161) c.group_size = 0;
+  if (method == Method::Ptq161) c.bits = 1;
+  if (method == Method::Ternary) c.bits = 2;
+  if (method == Method::TritPlane) c.bits = 4;
+  return c;
+}
+
+bool LinearSpec::operator==(const LinearSpec& o) const {
+  const LinearSpec a = canonical(), b = o.canonical();
+  return a.method == b.method && a.bits == b.bits && a.group_size == b.group_size && a.rotation == b.rotation &&
+         a.salient_fraction == b.salient_fraction;
+}
+
 std::string LinearSpec::describe() const {
   std::string s = method_name(method);
   switch (method) {

@@ -27,7 +27,11 @@ struct LinearSpec {
 
   Format format() const;           // the packed format this spec produces
   std::string describe() const;    // e.g. "gptq q2 g64 rot=both"
-  bool operator==(const LinearSpec&) const = default;
+  // The same spec with the fields its method ignores set to fixed values (bits: 1 for ptq161, 2
+  // for ternary, 4 for trit-planes; group size 0 for float and ptq161; salient fraction 0 unless
+  // ptq161); specs compare equal when their canonical forms do.
+  LinearSpec canonical() const;
+  bool operator==(const LinearSpec& o) const;
 };
 // Throws Error naming what is wrong (unsupported bits, group size, method needs).
 void validate(const LinearSpec& spec);
