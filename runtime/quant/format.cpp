@@ -39,6 +39,10 @@ const FormatInfo& format_info(Format f) {
   throw UnsupportedError("unknown weight format id " + std::to_string(uint32_t(f)));
 }
 
+bool uses_groups(Format f) {
+  return format_info(f).grouped || f == Format::Mixed || f == Format::Ternary || f == Format::TritPlane;
+}
+
 Format parse_format(std::string_view name) {
   std::string choices;
   for (auto& i : all_formats()) {
@@ -107,7 +111,7 @@ uint64_t PackedLayout::param_index(uint32_t tile, uint32_t group) const {
 std::string PackedLayout::describe() const {
   std::string s = format_info(format).name;
   if (format == Format::Ptq161) s += " s" + std::to_string(aux);
-  else if (format_info(format).kind != FormatKind::Float) s += " g" + std::to_string(group_size);
+  else if (uses_groups(format)) s += " g" + std::to_string(group_size);
   return s + " " + std::to_string(rows) + "x" + std::to_string(cols);
 }
 
@@ -125,12 +129,14 @@ void validate(const PackedLayout& l) {
     if (l.aux > l.cols)
       throw UnsupportedError("ptq161 matrix with " + std::to_string(l.aux) + " salient columns of " +
                              std::to_string(l.cols));
-  } else if (info.kind != FormatKind::Float) {
+  } else if (uses_groups(l.format)) {
     const auto& gs = supported_group_sizes();
     if (std::find(gs.begin(), gs.end(), l.group_size) == gs.end())
       throw UnsupportedError("group size " + std::to_string(l.group_size) + " is not supported for " + info.name +
                              " (choose 32, 64 or 128)");
   }
+  if (l.aux != 0 && l.format != Format::Mixed && l.format != Format::Ptq161)
+    throw UnsupportedError(std::string(info.name) + " matrices have no format-specific size (got " + std::to_string(l.aux) + ")");
   if (l.format == Format::Mixed) {
     const uint64_t lo = uint64_t(l.chunks()) * mixed::kMinBits, hi = uint64_t(l.chunks()) * mixed::kMaxBits;
     if (l.aux < lo || l.aux > hi)

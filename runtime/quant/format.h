@@ -36,6 +36,9 @@ struct FormatInfo {
 };
 
 const FormatInfo& format_info(Format f);
+// Whether the format has per-row, per-column-group parameters (group formats, mixed, ternary,
+// tritplane): PackedLayout::group_size matters.
+bool uses_groups(Format f);
 const std::vector<FormatInfo>& all_formats();
 Format parse_format(std::string_view name);  // throws UnsupportedError listing the choices
 Format format_for_bits(uint32_t bits);       // 2, 3, 4, 8 -> Q*, 16 -> F16, 32 -> F32 (never a low-bit format)

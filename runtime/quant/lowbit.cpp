@@ -143,6 +143,11 @@ std::vector<float> dequantize(const TritPlaneMatrix& m) {
   return out;
 }
 
+void validate_tables(const PackedMatrix& p) {
+  if (p.layout.format == Format::Mixed) mixed_widths(p);
+  if (p.layout.format == Format::Ptq161) ptq161_salient(p);
+}
+
 std::vector<float> dequantize_lowbit(const PackedMatrix& p) {
   switch (p.layout.format) {
     case Format::Mixed: return dequantize(unpack_mixed(p));

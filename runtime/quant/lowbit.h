@@ -80,6 +80,15 @@ Ptq161Matrix unpack_ptq161(const PackedMatrix& p);
 TernaryMatrix unpack_ternary(const PackedMatrix& p);
 TritPlaneMatrix unpack_tritplane(const PackedMatrix& p);
 
+// The tables of a packed matrix, checked against its layout (throw Error when inconsistent):
+// the column-group widths of a mixed matrix, the salient columns of a ptq161 matrix.
+std::vector<uint8_t> mixed_widths(const PackedMatrix& p);
+std::vector<uint32_t> ptq161_salient(const PackedMatrix& p);
+
+// Checks the internal tables a kernel trusts (mixed: the width table; ptq161: the section table,
+// the salient column list and mask); nothing to check for the other formats. Throws Error.
+void validate_tables(const PackedMatrix& p);
+
 // w_hat of a packed low-bit matrix (used by dequantize(const PackedMatrix&)).
 std::vector<float> dequantize_lowbit(const PackedMatrix& p);
 

@@ -65,7 +65,7 @@ PackedMatrix pack(const MixedMatrix& m) {
   return p;
 }
 
-MixedMatrix unpack_mixed(const PackedMatrix& p) {
+std::vector<uint8_t> mixed_widths(const PackedMatrix& p) {
   const PackedLayout& l = p.layout;
   if (l.format != Format::Mixed) throw UnsupportedError("expected a mixed matrix, got " + l.describe());
   validate(l);
@@ -79,6 +79,13 @@ MixedMatrix unpack_mixed(const PackedMatrix& p) {
   const std::vector<uint32_t> table = make_table(bits, l.chunks(), l.group_size / kChunk);
   if (!std::equal(table.begin(), table.end(), p.words.begin()) || mixed::entry_prefix(table.back()) != l.aux)
     throw Error("packed mixed matrix " + l.describe() + ": the width table does not match its layout");
+  return bits;
+}
+
+MixedMatrix unpack_mixed(const PackedMatrix& p) {
+  const PackedLayout& l = p.layout;
+  const std::vector<uint8_t> bits = mixed_widths(p);
+  const std::vector<uint32_t> table = make_table(bits, l.chunks(), l.group_size / kChunk);
   MixedMatrix m = make_mixed(l.rows, l.cols, l.group_size, bits);
   uint8_t chunk[kChunk];
   for (uint32_t r = 0; r < m.rows; ++r) {

@@ -1,5 +1,6 @@
 // Packing of PTQ1.61 matrices into layouts/ptq161.h.
 #include <algorithm>
+#include <bit>
 
 #include "common/error.h"
 #include "common/parallel.h"
@@ -62,7 +63,7 @@ PackedMatrix pack(const Ptq161Matrix& m) {
   return p;
 }
 
-Ptq161Matrix unpack_ptq161(const PackedMatrix& p) {
+std::vector<uint32_t> ptq161_salient(const PackedMatrix& p) {
   const PackedLayout& l = p.layout;
   if (l.format != Format::Ptq161) throw UnsupportedError("expected a ptq161 matrix, got " + l.describe());
   validate(l);
@@ -77,9 +78,21 @@ Ptq161Matrix unpack_ptq161(const PackedMatrix& p) {
   std::vector<uint32_t> salient(ns);
   for (uint32_t k = 0; k < ns; ++k) salient[k] = (p.words[s.index + k / 2] >> (16 * (k % 2))) & 0xffffu;
   for (uint32_t k = 0; k < ns; ++k)
-    if (!((p.words[s.mask + salient[k] / 32] >> (salient[k] % 32)) & 1u))
-      throw Error("packed matrix " + l.describe() + ": salient column list and mask disagree");
-  Ptq161Matrix m = make_ptq161(l.rows, l.cols, std::move(salient));
+    if (salient[k] >= l.cols || (k > 0 && salient[k] <= salient[k - 1]))
+      throw Error("packed matrix " + l.describe() + ": salient columns out of range or out of order");
+  uint32_t masked = 0;
+  for (uint32_t c = 0; c < l.chunks(); ++c) masked += uint32_t(std::popcount(p.words[s.mask + c]));
+  for (uint32_t k = 0; k < ns; ++k)
+    if (!((p.words[s.mask + salient[k] / 32] >> (salient[k] % 32)) & 1u)) masked = ~0u;
+  if (masked != ns) throw Error("packed matrix " + l.describe() + ": salient column list and mask disagree");
+  return salient;
+}
+
+Ptq161Matrix unpack_ptq161(const PackedMatrix& p) {
+  const PackedLayout& l = p.layout;
+  const uint32_t ns = l.aux;
+  const auto s = ptq161::param_sections(l.params_offset_words(), l.tiles(), l.chunks(), ns);
+  Ptq161Matrix m = make_ptq161(l.rows, l.cols, ptq161_salient(p));
   const std::vector<int32_t> slot = m.salient_slot();
   const uint32_t salient_chunks = (ns + 31) / 32;
   uint8_t high[kChunk];
