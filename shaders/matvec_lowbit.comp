@@ -96,21 +96,27 @@ void main() {
   format_init();
   float acc[TILE_ROWS * TPI];
   [[unroll]] for (uint i = 0; i < TILE_ROWS * TPI; ++i) acc[i] = 0.0;
-  TileParams tp[TPI];
   for (uint c = 0; c < p.chunks; ++c) {
     vec4 xv[8];
     load_x(c, xv);
+    const vec4 xs = ((xv[0] + xv[1]) + (xv[2] + xv[3])) + ((xv[4] + xv[5]) + (xv[6] + xv[7]));
+    const float sx = (xs.x + xs.y) + (xs.z + xs.w);
     const ChunkShared cs = load_chunk_shared(c);
-    const bool stale = c == 0u || params_stale(c);
     [[unroll]] for (uint h = 0; h < TPI; ++h) {
       const uint tile = min(tile0 + h, tiles - 1);
-      if (stale) tp[h] = load_params(tile, c);
+      const TileParams tp = load_params(tile, c);
+#ifdef HAS_TILE_CHUNK_DOT
+      float d[TILE_ROWS];
+      tile_chunk_dot(tile, c, cs, tp, xv, sx, d);
+      [[unroll]] for (uint i = 0; i < TILE_ROWS; ++i) acc[h * TILE_ROWS + i] += d[i];
+#else
       const TileChunk tc = load_tile_chunk(tile, c, cs);
       [[unroll]] for (uint i = 0; i < TILE_ROWS; ++i) {
         vec4 wv[8];
-        dequant_row(tc, tp[h], cs, i, wv);
+        dequant_row(tc, tp, cs, i, wv);
         acc[h * TILE_ROWS + i] += dot32(wv, xv);
       }
+#endif
     }
   }
   [[unroll]] for (uint h = 0; h < TPI; ++h) {
@@ -118,7 +124,8 @@ void main() {
     float a[TILE_ROWS];
     [[unroll]] for (uint i = 0; i < TILE_ROWS; ++i) a[i] = acc[h * TILE_ROWS + i];
 #ifdef HAS_SALIENT
-    for (uint sc = 0; sc < g_salient_chunks; ++sc) salient_pass(tile0 + h, sc, tp[h], 0u, TILE_ROWS, a);
+    const TileParams tp = load_params(tile0 + h, 0u);
+    for (uint sc = 0; sc < g_salient_chunks; ++sc) salient_pass(tile0 + h, sc, tp, 0u, TILE_ROWS, a);
 #endif
     [[unroll]] for (uint i = 0; i < TILE_ROWS; ++i) store(tile0 + h, i, a[i]);
   }

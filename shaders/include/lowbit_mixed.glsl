@@ -69,6 +69,31 @@ TileChunk load_tile_chunk(uint tile, uint c, ChunkShared cs) {
     v[j] = float(q);                                                                     \
   }
 
+// d[i] = w_hat of row i . x over the chunk, one branch per width holding its loads, decoding and
+// dots, so that no code array lives across the branches (lavapipe keeps such arrays in memory).
+#define HAS_TILE_CHUNK_DOT 1
+#define MIXED_DOT(B)                                                                     \
+  {                                                                                      \
+    TileChunk tc;                                                                        \
+    FETCH_TEXELS(tc.w, t0, 2u * B)                                                       \
+    [[unroll]] for (uint i = 0; i < TILE_ROWS; ++i) {                                    \
+      float v[32];                                                                       \
+      MIXED_CODES(B)                                                                     \
+      vec4 s = vec4(0.0);                                                                \
+      [[unroll]] for (uint k = 0; k < 8; ++k)                                            \
+        s += vec4(v[4 * k], v[4 * k + 1], v[4 * k + 2], v[4 * k + 3]) * xv[k];          \
+      d[i] = tp.dm[i].x * ((s.x + s.y) + (s.z + s.w)) - tp.dm[i].y * sx;                 \
+    }                                                                                    \
+  }
+
+void tile_chunk_dot(uint tile, uint c, ChunkShared cs, TileParams tp, vec4 xv[8], float sx, out float d[TILE_ROWS]) {
+  const uint t0 = (g_table_words + tile * 8u * g_row_words + cs.word0) >> 2;
+  if (cs.bits == 1u) MIXED_DOT(1u)
+  else if (cs.bits == 2u) MIXED_DOT(2u)
+  else if (cs.bits == 3u) MIXED_DOT(3u)
+  else MIXED_DOT(4u)
+}
+
 void dequant_row(TileChunk tc, TileParams tp, ChunkShared cs, uint i, out vec4 wv[8]) {
   float v[32];
   if (cs.bits == 1u) {

@@ -91,6 +91,52 @@ void decode_trit_row(TileChunk tc, uint base, uint i, out float v[32]) {
   }
 }
 
+struct Plane {
+  uint w[13];
+};
+
+// The 13 words of a plane starting at word `word0` (any alignment: 4 texels and a shift).
+Plane load_plane(uint word0) {
+  const uint s = word0 & 3u;
+  uint all[16];
+  FETCH_TEXELS(all, word0 >> 2, 4)
+  Plane pl;
+  [[unroll]] for (uint i = 0; i < 13; ++i)
+    pl.w[i] = s == 0u ? all[i] : s == 1u ? all[i + 1] : s == 2u ? all[i + 2] : all[i + 3];
+  return pl;
+}
+
+// Sums sum_j digit_j x_j per row of a plane (digit = trit + 1), decoding the words in order:
+// every trit's row and column are compile-time constants.
+void plane_dot(Plane pl, vec4 xv[8], out float s[TILE_ROWS]) {
+  [[unroll]] for (uint i = 0; i < TILE_ROWS; ++i) s[i] = 0.0;
+  [[unroll]] for (uint w = 0; w < 13; ++w) {
+    uint q = pl.w[w];
+    [[unroll]] for (uint k = 0; k < 20; ++k) {
+      if (w == 12 && k >= 16) break;  // the last word holds 16 trits
+      uint hi, lo;
+      umulExtended(q, 3u, hi, lo);
+      q = lo;
+      const uint pos = 20 * w + k;
+      s[pos / 32] += float(hi) * xv[(pos % 32) / 4][pos % 4];
+    }
+  }
+}
+
+// d[i] = w_hat of row i . x over the chunk: a * sum_j t_j x_j per plane, t = digit - 1. Planes
+// are loaded and decoded one at a time.
+#define HAS_TILE_CHUNK_DOT 1
+void tile_chunk_dot(uint tile, uint c, ChunkShared cs, TileParams tp, vec4 xv[8], float sx, out float d[TILE_ROWS]) {
+  const uint word0 = (tile * p.chunks + c) * uint(TC_WORDS);
+  float s1[TILE_ROWS];
+  plane_dot(load_plane(word0), xv, s1);
+  [[unroll]] for (uint i = 0; i < TILE_ROWS; ++i) d[i] = tp.a[i].x * (s1[i] - sx);
+#if defined(FORMAT_TRITPLANE)
+  plane_dot(load_plane(word0 + PLANE_WORDS), xv, s1);
+  [[unroll]] for (uint i = 0; i < TILE_ROWS; ++i) d[i] += tp.a[i].y * (s1[i] - sx);
+#endif
+}
+
 void dequant_row(TileChunk tc, TileParams tp, ChunkShared cs, uint i, out vec4 wv[8]) {
   float t1[32];
   decode_trit_row(tc, 0u, i, t1);
