@@ -7,9 +7,11 @@
 #include <set>
 
 #include "calib/input_stats.h"
+#include "calib/model_stats.h"
 #include "calib_data.h"
 #include "common/error.h"
 #include "gpu_test.h"
+#include "quant/model_quant.h"
 
 using namespace bitlens;
 
@@ -88,4 +90,30 @@ TEST(InputStats, RefusesBadInput) {
   EXPECT_THROW(s.add(x, 2), Error);
   EXPECT_THROW(calib::InputStats(0), Error);
   EXPECT_THROW(calib::InputStats(100000), Error);  // a 10^10-entry Hessian
+}
+
+TEST(ModelStats, OneStatisticPerInputSite) {
+  model::ModelConfig c;
+  c.dim = 48;
+  c.hidden_dim = 80;
+  c.n_layers = 3;
+  c.n_heads = 4;
+  c.n_kv_heads = 2;
+  calib::ModelStats stats(c, 16);
+  ASSERT_EQ(stats.layers(), 3u);
+  EXPECT_EQ(stats.for_linear(2, model::Linear::Wk).features(), 48u);
+  EXPECT_EQ(stats.for_linear(2, model::Linear::W2).features(), 80u);
+  EXPECT_EQ(&stats.for_linear(1, model::Linear::Wq), &stats.for_linear(1, model::Linear::Wv));
+  EXPECT_EQ(&stats.for_linear(1, model::Linear::W1), &stats.for_linear(1, model::Linear::W3));
+  EXPECT_NE(&stats.for_linear(1, model::Linear::Wo), &stats.for_linear(1, model::Linear::Wq));
+  EXPECT_THROW(stats.at(3, calib::InputSite::FfnIn), Error);
+  const auto x = test::correlated_inputs(64, 80, 1);
+  stats.at(1, calib::InputSite::FfnHidden).add(x, 64);
+  const quant::CalibrationLookup lookup = quant::calibration_lookup(stats);
+  const quant::Calibration* cal = lookup("layers.1.w2");
+  ASSERT_NE(cal, nullptr);
+  EXPECT_EQ(cal->cols, 80u);
+  EXPECT_EQ(cal->hessian, stats.at(1, calib::InputSite::FfnHidden).hessian());
+  EXPECT_EQ(cal->sample_rows, 16u);
+  EXPECT_EQ(lookup("layers.7.w2"), nullptr);
 }

@@ -1,12 +1,36 @@
 // Layer-by-layer measurement and quantization of a model.
 #include "quant/model_quant.h"
 
+#include <memory>
+
 #include "common/error.h"
 
 namespace bitlens::quant {
 
 std::string linear_layer_name(uint32_t layer, model::Linear l) {
   return "layers." + std::to_string(layer) + "." + model::linear_name(l);
+}
+
+CalibrationLookup calibration_lookup(const calib::ModelStats& stats) {
+  struct Cache {
+    std::string key;
+    Calibration cal;
+  };
+  auto cache = std::make_shared<Cache>();
+  return [&stats, cache](const std::string& name) -> const Calibration* {
+    for (uint32_t i = 0; i < stats.layers(); ++i)
+      for (uint32_t k = 0; k < model::kLinearsPerLayer; ++k) {
+        if (linear_layer_name(i, model::Linear(k)) != name) continue;
+        const calib::InputSite site = calib::input_site(model::Linear(k));
+        const std::string key = std::to_string(i) + "/" + std::to_string(uint32_t(site));
+        if (cache->key != key) {
+          cache->cal = calibration_from(stats.at(i, site));
+          cache->key = key;
+        }
+        return &cache->cal;
+      }
+    return nullptr;
+  };
 }
 
 std::vector<LayerMeasurement> measure_model(const model::Model& m, const CalibrationLookup& cal,

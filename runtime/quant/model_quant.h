@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "calib/model_stats.h"
 #include "model/packed_model.h"
 #include "model/weights.h"
 #include "quant/layer_allocation.h"
@@ -18,6 +19,11 @@ std::string linear_layer_name(uint32_t layer, model::Linear l);
 
 // The calibration of a named layer, or null when there is none.
 using CalibrationLookup = std::function<const Calibration*(const std::string& name)>;
+
+// Calibration of the block linears from a model's statistics: one Calibration per input site, made
+// when first asked for and kept while consecutive layers share the site; a returned pointer stays
+// valid until the lookup is asked for another site. Not thread-safe.
+CalibrationLookup calibration_lookup(const calib::ModelStats& stats);
 
 // Every block linear measured under default_candidates (calibration from `cal`, may be empty).
 // progress(done, total) is called after each layer when given.
