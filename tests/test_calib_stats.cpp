@@ -4,14 +4,18 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 #include <set>
 
+#include "calib/capture.h"
 #include "calib/input_stats.h"
 #include "calib/model_stats.h"
 #include "calib_data.h"
 #include "common/error.h"
 #include "gpu_test.h"
+#include "model/cpu_ops.h"
 #include "quant/model_quant.h"
+#include "synthetic_model.h"
 
 using namespace bitlens;
 
@@ -116,4 +120,41 @@ TEST(ModelStats, OneStatisticPerInputSite) {
   EXPECT_EQ(cal->hessian, stats.at(1, calib::InputSite::FfnHidden).hessian());
   EXPECT_EQ(cal->sample_rows, 16u);
   EXPECT_EQ(lookup("layers.7.w2"), nullptr);
+}
+
+TEST(Capture, AccumulatesEveryBlockInputOfTheForwardPass) {
+  const uint64_t seed = test::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  const model::Model m = test::synthetic_model(test::small_config(), seed);
+  const model::ModelConfig& c = m.config;
+  std::mt19937_64 rng(seed);
+  std::vector<uint32_t> text(100);
+  for (auto& t : text) t = uint32_t(3 + rng() % (c.vocab_size - 3));
+  const auto seqs = calib::calibration_sequences(text, 1, c.seq_len, 70);
+  size_t total = 0;
+  for (const auto& s : seqs) {
+    ASSERT_EQ(s[0], 1u);
+    ASSERT_LE(s.size(), c.seq_len);
+    total += s.size();
+  }
+  ASSERT_EQ(total, 70u);
+  model::CpuForward f(m);
+  calib::ModelStats stats(c, 8);
+  calib::capture(f, seqs, stats);
+  for (uint32_t l = 0; l < c.n_layers; ++l)
+    for (uint32_t site = 0; site < calib::kInputSites; ++site)
+      EXPECT_EQ(stats.at(l, calib::InputSite(site)).tokens(), total);
+  EXPECT_EQ(stats.at(0, calib::InputSite::FfnHidden).features(), c.hidden_dim);
+  // Layer 0's attention input is rmsnorm(embedding row) of every calibration token.
+  std::vector<double> ms(c.dim, 0.0);
+  std::vector<float> xb(c.dim);
+  for (const auto& s : seqs)
+    for (uint32_t t : s) {
+      model::rmsnorm(xb, {m.weights.token_embedding.row(t), c.dim}, m.weights.layers[0].rms_att.span(), c.norm_eps);
+      for (uint32_t j = 0; j < c.dim; ++j) ms[j] += double(xb[j]) * xb[j] / double(total);
+    }
+  const auto got = stats.at(0, calib::InputSite::AttentionIn).mean_square();
+  for (uint32_t j = 0; j < c.dim; ++j) EXPECT_NEAR(got[j], ms[j], 1e-5 * ms[j] + 1e-9);
+  // The forward pass runs as before afterwards, without the observer.
+  EXPECT_NO_THROW(f.prefill(seqs[0], 0, false));
 }
