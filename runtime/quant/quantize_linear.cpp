@@ -2,6 +2,7 @@
 #include "quant/quantize_linear.h"
 
 #include "common/error.h"
+#include "model/float_model.h"
 #include "quant/clip_search.h"
 #include "quant/gptq.h"
 #include "quant/lowbit.h"
@@ -157,11 +158,7 @@ QuantizedLinear quantize_linear(std::span<const float> w, uint32_t rows, uint32_
   return q;
 }
 
-std::vector<float> effective_weight(const QuantizedLinear& q) {
-  const std::vector<float> w = dequantize(q.weight);
-  if (!q.rotation.input && !q.rotation.output) return w;
-  return unrotate_weight(w, q.weight.layout.rows, q.weight.layout.cols, q.rotation);
-}
+std::vector<float> effective_weight(const QuantizedLinear& q) { return model::effective_weight(to_packed_linear(q)); }
 
 model::PackedLinear to_packed_linear(const QuantizedLinear& q) {
   model::PackedLinear l;
