@@ -77,13 +77,19 @@ std::vector<quant::LayerMeasurement> measure(const QuantizeOptions& o, const mod
   return out;
 }
 
-quant::Recipe choose_recipe(const QuantizeOptions& o, const model::Model& m, const quant::CalibrationLookup& cal) {
-  quant::Recipe hand;
-  if (!o.recipe.empty()) hand = quant::load_recipe(o.recipe);
+// The spec of --method, --bits, --group, --rotation, --salient (checked before any work).
+quant::LinearSpec uniform_spec(const QuantizeOptions& o) {
+  const quant::LinearSpec spec{quant::parse_method(o.method), o.bits, o.group, quant::parse_rotation_mode(o.rotation),
+                               o.salient};
+  quant::validate(spec);
+  return spec;
+}
+
+quant::Recipe choose_recipe(const QuantizeOptions& o, const quant::Recipe& hand, const model::Model& m,
+                            const quant::CalibrationLookup& cal) {
   if (o.target_bpw > 0.0) return quant::allocate_recipe(measure(o, m, cal), o.target_bpw, &hand);
   if (!o.recipe.empty()) return hand;
-  quant::LinearSpec spec{quant::parse_method(o.method), o.bits, o.group, quant::parse_rotation_mode(o.rotation), o.salient};
-  quant::validate(spec);
+  const quant::LinearSpec spec = uniform_spec(o);
   quant::Recipe r;
   for (uint32_t i = 0; i < m.weights.layers.size(); ++i)
     for (uint32_t k = 0; k < model::kLinearsPerLayer; ++k) r.layers.push_back({quant::linear_layer_name(i, model::Linear(k)), spec});
@@ -111,13 +117,16 @@ void evaluate(const QuantizeOptions& o, const LoadedModel& lm, const model::Pack
 void quantize(const QuantizeOptions& o) {
   if (o.output.empty() && o.eval_windows == 0 && o.save_recipe.empty())
     throw Error("quantize needs -o FILE, --save-recipe FILE or --eval N");
+  const quant::Recipe hand = o.recipe.empty() ? quant::Recipe{} : quant::load_recipe(o.recipe);
+  if (o.target_bpw <= 0.0 && o.recipe.empty()) uniform_spec(o);
+  const quant::Format embedding = quant::parse_format(o.embedding);
   const LoadedModel lm = load_model_with_tokenizer(o.model, o.tokenizer);
   std::string calib_source;
   const calib::ModelStats stats = calibrate(o, lm, calib_source);
   const quant::CalibrationLookup cal = quant::calibration_lookup(stats);
-  quant::Recipe recipe = choose_recipe(o, lm.model, cal);
+  quant::Recipe recipe = choose_recipe(o, hand, lm.model, cal);
   const model::PackedModel packed =
-      quant::quantize_model(lm.model, recipe, cal, {quant::Format::F32, 64, quant::parse_format(o.embedding), o.embedding_group});
+      quant::quantize_model(lm.model, recipe, cal, {quant::Format::F32, 64, embedding, o.embedding_group});
   recipe.weights = recipe.stored_bits = 0;
   for (size_t i = 0; i < packed.layers.size(); ++i)
     for (const auto& lin : packed.layers[i].linears) {
