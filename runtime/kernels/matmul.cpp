@@ -50,6 +50,8 @@ MatMul::MatMul(Gpu& gpu, const GpuMatrix& w, const vk::Buffer& x, const vk::Buff
     if (split == 0) split = l.tiles() >= 4096 ? 1 : l.tiles() >= 1024 ? 2 : 4;
     const uint32_t slots_per_subgroup = std::max(1u, caps.subgroup_size / quant::kTileRows);
     split = std::clamp(std::min(split, l.chunks() / slots_per_subgroup), 1u, 8u);
+    // The low-bit formats' kernel (matvec_lowbit.comp) gives each subgroup a tile of its own.
+    if (quant::format_info(l.format).kind == quant::FormatKind::LowBit) split = 1;
     matvec_tiles_ = 1;
     matvec_ = &gpu.kernel(variant("matvec", l.format), {texel, storage, storage}, sizeof(MatMulParams),
                           {split * caps.subgroup_size, 1, 1});
