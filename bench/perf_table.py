@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Renders the kernel benchmark's JSON output (bitlens_bench --benchmark_out=FILE
---benchmark_out_format=json) as the Markdown tables of docs/PERFORMANCE.md. Ratios to the read
-bandwidth use the best bandwidth of the whole run (the last line bitlens_bench prints), given as
---bandwidth GBPS; without it, the bandwidth measured at start-up."""
+"""Renders the kernel benchmarks' JSON output (bitlens_bench --benchmark_out=FILE
+--benchmark_out_format=json; one or more runs) as the Markdown tables of docs/PERFORMANCE.md.
+The fraction of read bandwidth is each benchmark's own bw_frac: its GB/s over the device's read
+bandwidth re-measured in the same run just before it (the best so far in that run)."""
 import argparse
 import json
 import re
@@ -11,7 +11,7 @@ import re
 def load(path):
     with open(path) as f:
         data = json.load(f)
-    return data["context"], data["benchmarks"]
+    return data["context"], [b for b in data["benchmarks"] if b.get("run_type", "iteration") == "iteration"]
 
 
 def by_prefix(benchmarks, prefix):
@@ -26,7 +26,7 @@ def fmt(v, digits=2):
     return f"{v:.{digits}f}"
 
 
-def matmul_table(benchmarks, batch, bandwidth):
+def matmul_table(benchmarks, batch):
     rows = by_prefix(benchmarks, "matmul/")
     rows = [b for b in rows if f"/batch{batch}/" in b["name"] + "/"]
     out = ["| shape | format | bpw | time (us) | GB/s | of read bandwidth | GFLOP/s | vs C++ loop | CPU ms/call |",
@@ -34,16 +34,16 @@ def matmul_table(benchmarks, batch, bandwidth):
     for b in rows:
         _, what, shape, fmt_name, _ = clean(b["name"]).split("/")
         out.append(f"| {what} {shape} | {fmt_name} | {fmt(b['bpw'])} | {fmt(b['real_time'], 0)} | {fmt(b['GB/s'])} | "
-                   f"{100 * b['GB/s'] / bandwidth:.1f}% | {fmt(b['GFLOP/s'], 1)} | {fmt(b['vs_cpu'], 1)}x | "
+                   f"{100 * b['bw_frac']:.1f}% | {fmt(b['GFLOP/s'], 1)} | {fmt(b['vs_cpu'], 2)}x | "
                    f"{fmt(b['cpu_ms'], 3)} |")
     return "\n".join(out)
 
 
-def split_table(benchmarks, prefix, bandwidth):
+def split_table(benchmarks, prefix):
     out = ["| variant | time (us) | GB/s | of read bandwidth | GFLOP/s | CPU ms/call |", "|---|---|---|---|---|---|"]
     for b in by_prefix(benchmarks, prefix):
         out.append(f"| {clean(b['name'])[len(prefix):]} | {fmt(b['real_time'], 0)} | {fmt(b['GB/s'])} | "
-                   f"{100 * b['GB/s'] / bandwidth:.1f}% | {fmt(b['GFLOP/s'], 1)} | {fmt(b['cpu_ms'], 3)} |")
+                   f"{100 * b['bw_frac']:.1f}% | {fmt(b['GFLOP/s'], 1)} | {fmt(b['cpu_ms'], 3)} |")
     return "\n".join(out)
 
 
@@ -67,28 +67,31 @@ def bandwidth_table(benchmarks):
     return "\n".join(out)
 
 
+def section(title, table):
+    if table.count("\n") > 1:
+        print(f"\n### {title}\n")
+        print(table)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("json")
-    ap.add_argument("--bandwidth", type=float, help="best read bandwidth of the run, GB/s")
+    ap.add_argument("json", nargs="+", help="benchmark JSON files, one per run")
     args = ap.parse_args()
-    context, benchmarks = load(args.json)
-    bandwidth = args.bandwidth or float(context["device read bandwidth at start"].split()[0])
-    print(f"Device: {context['device']}  \nRead bandwidth (best of the run): {bandwidth:.2f} GB/s  \n"
-          f"Host: {context.get('num_cpus')} CPUs, {context.get('mhz_per_cpu')} MHz; C++ loop threads: "
-          f"{context.get('cpu threads')}; run {context.get('date')}\n")
-    print("### Mat-vec, batch 1\n")
-    print(matmul_table(benchmarks, 1, bandwidth))
-    print("\n### Mat-mul, batch 64\n")
-    print(matmul_table(benchmarks, 64, bandwidth))
-    print("\n### Rotation\n")
-    print(rotate_table(benchmarks))
-    print("\n### Mat-vec work splits, 4096x4096, batch 1\n")
-    print(split_table(benchmarks, "matvec_split/4096x4096/", bandwidth))
-    print("\n### Mat-mul work splits, 4096x4096, batch 64\n")
-    print(split_table(benchmarks, "matmul_split/4096x4096/", bandwidth))
-    print("\n### Read-bandwidth probe patterns\n")
-    print(bandwidth_table(benchmarks))
+    benchmarks = []
+    for path in args.json:
+        context, runs = load(path)
+        benchmarks += runs
+        print(f"- `{path}`: {context['device']}; read bandwidth at start "
+              f"{context['device read bandwidth at start']} ({context['bandwidth pattern']}); "
+              f"{context.get('num_cpus')} CPUs at {context.get('mhz_per_cpu')} MHz, load average "
+              f"{', '.join(f'{v:.1f}' for v in context.get('load_avg', []))}; C++ loop threads "
+              f"{context.get('cpu threads')}; {context.get('date')}")
+    section("Mat-vec, batch 1", matmul_table(benchmarks, 1))
+    section("Mat-mul, batch 64", matmul_table(benchmarks, 64))
+    section("Rotation", rotate_table(benchmarks))
+    section("Mat-vec work splits, 4096x4096, batch 1", split_table(benchmarks, "matvec_split/4096x4096/"))
+    section("Mat-mul work splits, 4096x4096, batch 64", split_table(benchmarks, "matmul_split/4096x4096/"))
+    section("Read-bandwidth probe patterns", bandwidth_table(benchmarks))
 
 
 if __name__ == "__main__":
