@@ -9,9 +9,43 @@ import re
 
 
 def load(path):
+    if path.endswith(".txt"):
+        return load_console(path)
     with open(path) as f:
         data = json.load(f)
     return data["context"], [b for b in data["benchmarks"] if b.get("run_type", "iteration") == "iteration"]
+
+
+def number(text):
+    scale = {"k": 1e3, "M": 1e6, "m": 1e-3, "u": 1e-6, "n": 1e-9}
+    return float(text[:-1]) * scale[text[-1]] if text[-1] in scale else float(text)
+
+
+def load_console(path):
+    """The console output of a run (--benchmark_counters_tabular=true), complete or cut short."""
+    context, benchmarks, header = {"load_avg": []}, [], None
+    keys = {"device": "device", "device read bandwidth at start": "device read bandwidth at start",
+            "bandwidth pattern": "bandwidth pattern", "cpu threads": "cpu threads"}
+    with open(path) as f:
+        lines = f.read().splitlines()
+    context["date"] = lines[0] if lines else ""
+    for line in lines:
+        m = re.match(r"Run on \((\d+) X ([\d.]+) MHz", line)
+        if m:
+            context["num_cpus"], context["mhz_per_cpu"] = int(m.group(1)), round(float(m.group(2)))
+        if line.startswith("Load Average:"):
+            context["load_avg"] = [float(v) for v in line.split(":")[1].split(",")]
+        key = line.split(":")[0]
+        if key in keys and key not in context:
+            context[keys[key]] = line.split(": ", 1)[1]
+        if line.startswith("Benchmark "):
+            header = line.split()[4:]  # after Benchmark, Time, CPU, Iterations
+        elif header and "/manual_time" in line:
+            f = line.split()
+            b = {"name": f[0], "real_time": float(f[1])}
+            b.update({k: number(v) for k, v in zip(header, f[6:])})
+            benchmarks.append(b)
+    return context, benchmarks
 
 
 def by_prefix(benchmarks, prefix):
