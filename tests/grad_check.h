@@ -14,9 +14,11 @@
 
 namespace bitlens::test {
 
-// loss() evaluates the scalar loss at the current contents of x. grad is dloss/dx at x.
+// loss() evaluates the scalar loss at the current contents of x. grad is dloss/dx at x. abs_tol
+// covers the fp32 noise of the loss itself divided by the step (for losses that are means).
 inline void check_gradient(std::vector<float>& x, const std::vector<float>& grad, const std::function<double()>& loss,
-                           float eps, double rel_tol, uint64_t seed, const std::string& what, int coordinates = 4) {
+                           float eps, double rel_tol, uint64_t seed, const std::string& what, int coordinates = 4,
+                           double abs_tol = 0.0) {
   ASSERT_EQ(x.size(), grad.size()) << what;
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> nd;
@@ -37,7 +39,7 @@ inline void check_gradient(std::vector<float>& x, const std::vector<float>& grad
   std::vector<float> v(x.size());
   for (float& e : v) e = nd(rng);
   const auto [num, ana] = along(v);
-  EXPECT_NEAR(num, ana.first, rel_tol * ana.second + 1e-9) << what << ": random direction";
+  EXPECT_NEAR(num, ana.first, rel_tol * ana.second + abs_tol + 1e-9) << what << ": random direction";
   // Single coordinates: the largest gradient entries and random ones.
   std::uniform_int_distribution<size_t> pick(0, x.size() - 1);
   for (int k = 0; k < coordinates; ++k) {
@@ -48,7 +50,8 @@ inline void check_gradient(std::vector<float>& x, const std::vector<float>& grad
     std::fill(v.begin(), v.end(), 0.0f);
     v[i] = 1.0f;
     const auto [n1, a1] = along(v);
-    EXPECT_NEAR(n1, a1.first, rel_tol * std::abs(a1.first) + rel_tol * 1e-2 * ana.second / std::sqrt(double(x.size())) + 1e-9)
+    EXPECT_NEAR(n1, a1.first,
+                rel_tol * std::abs(a1.first) + rel_tol * 1e-2 * ana.second / std::sqrt(double(x.size())) + abs_tol + 1e-9)
         << what << ": coordinate " << i;
   }
 }
