@@ -91,7 +91,8 @@ TEST(Apiq, LossFallsAndTheTrainedBlockBeatsRoundToNearest) {
     const auto x = embed(m, tokens);
     std::vector<float> y_fp(x.size()), y_rtn(x.size()), y_apiq(x.size());
     BlockWeights w = block_weights(m, 0), rtn = w, apiq = w;
-    block.forward(w, {n_seq, S}, x.data(), y_fp.data(), nullptr);
+    BlockActivations acts;
+    block.forward(w, {n_seq, S}, x.data(), y_fp.data(), acts);
     std::array<std::vector<float>, model::kLinearsPerLayer> wr, wa;
     for (uint32_t i = 0; i < model::kLinearsPerLayer; ++i) {
       const model::Matrix& mat = m.weights.layers[0].linear(Linear(i));
@@ -100,8 +101,8 @@ TEST(Apiq, LossFallsAndTheTrainedBlockBeatsRoundToNearest) {
       rtn.linear[i] = wr[i].data();
       apiq.linear[i] = wa[i].data();
     }
-    block.forward(rtn, {n_seq, S}, x.data(), y_rtn.data(), nullptr);
-    block.forward(apiq, {n_seq, S}, x.data(), y_apiq.data(), nullptr);
+    block.forward(rtn, {n_seq, S}, x.data(), y_rtn.data(), acts);
+    block.forward(apiq, {n_seq, S}, x.data(), y_apiq.data(), acts);
     EXPECT_NEAR(mse(y_apiq, y_fp), r.final_mse[0], 1e-4 * r.final_mse[0]);
     EXPECT_LT(mse(y_apiq, y_fp), 0.7 * mse(y_rtn, y_fp)) << "rank " << rank;
   }

@@ -86,8 +86,9 @@ TEST(TrainBlock, ForwardMatchesTokenByTokenInference) {
   const auto x = test::random_normal(shape.tokens() * m.config.dim, seed + 1);
   std::vector<float> y(x.size());
   const Block block(m.config);
+  BlockActivations acts;
   for (size_t layer = 0; layer < m.config.n_layers; ++layer) {
-    block.forward(block_weights(m, layer), shape, x.data(), y.data(), nullptr);
+    block.forward(block_weights(m, layer), shape, x.data(), y.data(), acts);
     for (size_t s = 0; s < shape.n_seq; ++s) {
       const size_t off = s * shape.seq_len * m.config.dim;
       const auto ref = reference_block(m, layer, &x[off], shape.seq_len);
@@ -114,10 +115,11 @@ TEST(TrainBlock, BackwardMatchesFiniteDifferences) {
     dwp[i] = dw[i].data();
   }
   BlockActivations acts;
-  block.forward(mb.view, shape, x.data(), y.data(), &acts);
+  block.forward(mb.view, shape, x.data(), y.data(), acts);
   block.backward(mb.view, acts, r.data(), dx.data(), dwp);
+  BlockActivations scratch;
   const auto loss = [&] {
-    block.forward(mb.view, shape, x.data(), y.data(), nullptr);
+    block.forward(mb.view, shape, x.data(), y.data(), scratch);
     return test::weighted_sum(y, r);
   };
   // Tolerance: fp32 forward of a whole block at step 1e-2 (truncation ~ eps^2 curvature).

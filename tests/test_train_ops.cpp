@@ -30,7 +30,7 @@ TEST(TrainGemm, MatchesDoublePrecisionOnRaggedShapes) {
     const auto a = randn(c.m * c.k, seed), b = randn(c.k * c.n, seed + 1), c0 = randn(c.m * c.n, seed + 2);
     for (bool acc : {false, true}) {
       std::vector<float> out = c0;
-      gemm(c.m, c.n, c.k, a.data(), c.k, b.data(), c.n, out.data(), c.n, acc);
+      gemm_nn(c.m, c.n, c.k, a.data(), b.data(), out.data(), acc);
       for (size_t i = 0; i < c.m; ++i)
         for (size_t j = 0; j < c.n; ++j) {
           double s = acc ? c0[i * c.n + j] : 0.0, mag = std::abs(s);
@@ -53,12 +53,28 @@ TEST(TrainGemm, TransposedVariantsMatchGemm) {
   std::vector<float> b_from_bt(k * n), a_from_at(m * k), ref(m * n), out(m * n);
   transpose(bt.data(), n, k, b_from_bt.data());
   transpose(at.data(), k, m, a_from_at.data());
-  gemm(m, n, k, a.data(), k, b_from_bt.data(), n, ref.data(), n, false);
+  gemm_nn(m, n, k, a.data(), b_from_bt.data(), ref.data(), false);
   gemm_nt(m, n, k, a.data(), bt.data(), out.data(), false);
   EXPECT_EQ(out, ref);  // the same products in the same order
-  gemm(m, n, k, a_from_at.data(), k, b.data(), n, ref.data(), n, false);
+  gemm_nn(m, n, k, a_from_at.data(), b.data(), ref.data(), false);
   gemm_tn(m, n, k, at.data(), b.data(), out.data(), false);
   EXPECT_EQ(out, ref);
+  // Strided operands: a sub-block of larger matrices, both transposed.
+  const size_t ld = 101;
+  const auto big_a = randn(k * ld, seed + 4), big_b = randn(n * ld, seed + 5);
+  std::vector<float> c_big(m * ld, 3.0f), sub_a(k * m), sub_b(n * k);
+  for (size_t r = 0; r < k; ++r)
+    for (size_t c = 0; c < m; ++c) sub_a[r * m + c] = big_a[r * ld + 7 + c];
+  for (size_t r = 0; r < n; ++r)
+    for (size_t c = 0; c < k; ++c) sub_b[r * k + c] = big_b[r * ld + 3 + c];
+  std::vector<float> at_sub(m * k), bt_sub(k * n);
+  transpose(sub_a.data(), k, m, at_sub.data());
+  transpose(sub_b.data(), n, k, bt_sub.data());
+  gemm_nn(m, n, k, at_sub.data(), bt_sub.data(), ref.data(), false);
+  gemm(true, true, m, n, k, big_a.data() + 7, ld, big_b.data() + 3, ld, c_big.data() + 2, ld, false);
+  for (size_t i = 0; i < m; ++i)
+    for (size_t j = 0; j < ld; ++j)
+      ASSERT_EQ(c_big[i * ld + j], j >= 2 && j < 2 + n ? ref[i * n + j - 2] : 3.0f) << i << "," << j;
 }
 
 TEST(TrainOps, RmsnormForwardMatchesCpuOpsAndBackwardMatchesFiniteDifferences) {

@@ -21,9 +21,10 @@ constexpr size_t kForwardChunk = 8;  // sequences per forward-only pass
 // y = Block(x) over all calibration sequences, a few at a time.
 void forward_all(const Block& block, const BlockWeights& w, size_t n_seq, size_t seq_len, const float* x, float* y) {
   const size_t dim = block.config().dim;
+  BlockActivations acts;
   for (size_t s = 0; s < n_seq; s += kForwardChunk) {
     const size_t n = std::min(kForwardChunk, n_seq - s), off = s * seq_len * dim;
-    block.forward(w, {n, seq_len}, x + off, y + off, nullptr);
+    block.forward(w, {n, seq_len}, x + off, y + off, acts);
   }
 }
 
@@ -77,9 +78,9 @@ class BlockTrainer {
     BlockWeights w = block_weights(model_, layer_);
     for (uint32_t i = 0; i < kLinearsPerLayer; ++i) w.linear[i] = linears_[i]->build();
     const size_t n = shape.tokens() * model_.config.dim;
-    std::vector<float> y(n);
-    BlockActivations acts;
-    block_.forward(w, shape, x, y.data(), train ? &acts : nullptr);
+    std::vector<float>& y = y_;
+    y.resize(n);
+    block_.forward(w, shape, x, y.data(), acts_);
     EpochLoss l;
     l.mse_fp = mean_squared_error(y.data(), target_fp, n);
     if (target_aug) l.mse_aug = mean_squared_error(y.data(), target_aug, n);
@@ -88,20 +89,20 @@ class BlockTrainer {
     l.loss = o_.lambda_loss * (l.mse_fp + l.mse_aug) + o_.lambda_reg * l.reg;
     if (!train) return l;
 
-    std::vector<float> dy(n, 0.0f);
+    std::vector<float>& dy = dy_;
+    dy.assign(n, 0.0f);
     const float k = 2.0f * o_.lambda_loss / float(n);
     add_mse_gradient(y.data(), target_fp, n, k, dy.data());
     if (target_aug) add_mse_gradient(y.data(), target_aug, n, k, dy.data());
-    std::array<std::vector<float>, kLinearsPerLayer> dw;
     std::array<float*, kLinearsPerLayer> dwp{};
     for (uint32_t i = 0; i < kLinearsPerLayer; ++i) {
-      dw[i].resize(linears_[i]->out() * linears_[i]->in());
-      dwp[i] = dw[i].data();
+      dw_[i].resize(linears_[i]->out() * linears_[i]->in());
+      dwp[i] = dw_[i].data();
     }
-    block_.backward(w, acts, dy.data(), nullptr, dwp);
+    block_.backward(w, acts_, dy.data(), nullptr, dwp);
     const float reg_weight = o_.lambda_reg / float(weights_);
     for (uint32_t i = 0; i < kLinearsPerLayer; ++i) {
-      linears_[i]->backward(dw[i].data(), saliency_[i].empty() ? nullptr : saliency_[i].data(), reg_weight, place());
+      linears_[i]->backward(dw_[i].data(), saliency_[i].empty() ? nullptr : saliency_[i].data(), reg_weight, place());
       linears_[i]->step(o_.clip_optimizer, o_.lora_optimizer);
     }
     return l;
@@ -138,6 +139,9 @@ class BlockTrainer {
   std::array<std::unique_ptr<LoraLinear>, kLinearsPerLayer> linears_;
   std::array<std::vector<float>, kLinearsPerLayer> saliency_;  // normalised to mean 1 over the block
   size_t weights_ = 0;
+  BlockActivations acts_;  // buffers reused from step to step
+  std::vector<float> y_, dy_;
+  std::array<std::vector<float>, kLinearsPerLayer> dw_;
 };
 
 void check_options(const model::Model& m, std::span<const uint32_t> tokens, size_t seq_len, const ApiqOptions& o,

@@ -33,11 +33,9 @@ LinearShape linear_shape(const model::ModelConfig& c, Linear l) {
 Block::Block(const model::ModelConfig& config)
     : c_(config), rope_(config.seq_len, config.head_dim(), config.rope_theta) {}
 
-void Block::forward(const BlockWeights& w, BatchShape shape, const float* x, float* y, BlockActivations* acts) const {
+void Block::forward(const BlockWeights& w, BatchShape shape, const float* x, float* y, BlockActivations& a) const {
   if (shape.seq_len > c_.seq_len) throw Error("block forward: sequences longer than the model's context");
   const size_t T = shape.tokens(), dim = c_.dim, kvd = c_.kv_dim(), hid = c_.hidden_dim;
-  BlockActivations local;
-  BlockActivations& a = acts ? *acts : local;
   a.shape = shape;
   a.x.assign(x, x + T * dim);
   a.n1.resize(T * dim);
@@ -73,15 +71,21 @@ void Block::forward(const BlockWeights& w, BatchShape shape, const float* x, flo
   for (size_t i = 0; i < T * dim; ++i) y[i] += a.h[i];
 }
 
-void Block::backward(const BlockWeights& w, const BlockActivations& a, const float* dy, float* dx,
+void Block::backward(const BlockWeights& w, BlockActivations& a, const float* dy, float* dx,
                      const std::array<float*, model::kLinearsPerLayer>& dw) const {
   const BatchShape shape = a.shape;
   const size_t T = shape.tokens(), dim = c_.dim, kvd = c_.kv_dim(), hid = c_.hidden_dim;
   const auto lin = [&](Linear l) { return w.linear[uint32_t(l)]; };
   const auto grad = [&](Linear l) { return dw[uint32_t(l)]; };
 
+  std::vector<float>&dact = a.d_act, &dgate = a.d_gate, &dup = a.d_up, &dn2 = a.d_n2, &dh = a.d_h, &datt = a.d_att,
+                    &dq = a.d_q, &dk = a.d_k, &dv = a.d_v, &dn1 = a.d_n1;
+  for (auto* v : {&dact, &dgate, &dup}) v->resize(T * hid);
+  for (auto* v : {&dn2, &dh, &datt, &dq}) v->resize(T * dim);
+  for (auto* v : {&dk, &dv}) v->resize(T * kvd);
+  dn1.resize(dx ? T * dim : 0);
+
   // Feed-forward half: y = h + W2 act.
-  std::vector<float> dact(T * hid), dgate(T * hid), dup(T * hid), dn2(T * dim), dh(T * dim);
   linear_backward(a.act.data(), lin(Linear::W2), dy, T, hid, dim, dact.data(), false, grad(Linear::W2), false);
   swiglu_backward(a.gate.data(), a.up.data(), dact.data(), T * hid, dgate.data(), dup.data());
   linear_backward(a.n2.data(), lin(Linear::W1), dgate.data(), T, dim, hid, dn2.data(), false, grad(Linear::W1), false);
@@ -90,7 +94,6 @@ void Block::backward(const BlockWeights& w, const BlockActivations& a, const flo
   for (size_t i = 0; i < T * dim; ++i) dh[i] += dy[i];
 
   // Attention half: h = x + Wo att.
-  std::vector<float> datt(T * dim), dq(T * dim), dk(T * kvd), dv(T * kvd), dn1(dx ? T * dim : 0);
   linear_backward(a.att.data(), lin(Linear::Wo), dh.data(), T, dim, dim, datt.data(), false, grad(Linear::Wo), false);
   attention_backward(a.q.data(), a.k.data(), a.v.data(), a.probs.data(), datt.data(), shape,
                      {c_.n_heads, c_.n_kv_heads, c_.head_dim()}, dq.data(), dk.data(), dv.data());

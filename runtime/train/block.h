@@ -31,22 +31,24 @@ struct LinearShape {
 };
 LinearShape linear_shape(const model::ModelConfig& c, model::Linear l);
 
-// Activations the backward pass needs, for one batch.
+// Activations the backward pass needs, for one batch, and the backward's scratch. Reusing one
+// object across batches of the same shape reuses its memory.
 struct BlockActivations {
   BatchShape shape;
   std::vector<float> x, n1, inv1, q, k, v, probs, att, h, n2, inv2, gate, up, act;
+  std::vector<float> d_act, d_gate, d_up, d_n2, d_h, d_att, d_q, d_k, d_v, d_n1;  // backward scratch
 };
 
 class Block {
  public:
   explicit Block(const model::ModelConfig& config);
 
-  // y [tokens x dim] from x; saves activations in `acts` when not null.
-  void forward(const BlockWeights& w, BatchShape shape, const float* x, float* y, BlockActivations* acts) const;
+  // y [tokens x dim] from x, keeping the activations in `acts`.
+  void forward(const BlockWeights& w, BatchShape shape, const float* x, float* y, BlockActivations& acts) const;
 
   // From dy: dx (if not null) and the gradient of every linear weight whose dw entry is not null
-  // (overwritten). Norm weights are frozen and get no gradient.
-  void backward(const BlockWeights& w, const BlockActivations& acts, const float* dy, float* dx,
+  // (overwritten), for the batch of the last forward into `acts`. Norm weights are frozen.
+  void backward(const BlockWeights& w, BlockActivations& acts, const float* dy, float* dx,
                 const std::array<float*, model::kLinearsPerLayer>& dw) const;
 
   const model::ModelConfig& config() const { return c_; }

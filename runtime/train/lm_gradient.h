@@ -29,7 +29,10 @@ class LmGradient {
  private:
   const model::Model& model_;
   Block block_;
-  std::vector<float> classifier_t_;  // [dim x vocab]
+  // Buffers reused from call to call.
+  std::vector<std::vector<float>> xs_;  // block inputs, then the last block's output
+  std::vector<BlockActivations> acts_;
+  std::vector<float> xf_, inv_, logits_, dlogits_, dxf_, dx_, dprev_;
 };
 
 }  // namespace bitlens::train

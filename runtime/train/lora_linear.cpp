@@ -27,9 +27,9 @@ const float* LoraLinear::build() {
   quantizer_.quantize(hi_.data(), lo_.data(), q_.data());
   w_eff_ = q_;
   if (config_.rank) {
-    std::vector<float> sb(b_.size());
-    for (size_t i = 0; i < b_.size(); ++i) sb[i] = lora_scale() * b_[i];
-    gemm(out_, in_, config_.rank, sb.data(), config_.rank, a_.data(), in_, w_eff_.data(), in_, true);
+    scaled_b_.resize(b_.size());
+    for (size_t i = 0; i < b_.size(); ++i) scaled_b_[i] = lora_scale() * b_[i];
+    gemm_nn(out_, in_, config_.rank, scaled_b_.data(), a_.data(), w_eff_.data(), true);
   }
   return w_eff_.data();
 }
@@ -51,7 +51,8 @@ double LoraLinear::regularizer(const float* saliency, RegularizerPlace place) co
 
 void LoraLinear::backward(const float* dw_eff, const float* saliency, float weight, RegularizerPlace place) {
   const size_t n = out_ * in_;
-  std::vector<float> d_eff(dw_eff, dw_eff + n), d_q;
+  std::vector<float>&d_eff = d_eff_, &d_q = d_q_;
+  d_eff.assign(dw_eff, dw_eff + n);
   if (saliency) {
     // d(weight * R) = 2 weight s (X - W), into W_eff (and through it everything) or into Q(W) only.
     const bool after = place == RegularizerPlace::AfterLora;
@@ -102,7 +103,7 @@ std::vector<float> LoraLinear::runtime_weight() const {
     std::vector<float> a(a_.size()), sb(b_.size());
     for (size_t i = 0; i < a_.size(); ++i) a[i] = round_to_half(a_[i]);
     for (size_t i = 0; i < b_.size(); ++i) sb[i] = lora_scale() * round_to_half(b_[i]);
-    gemm(out_, in_, config_.rank, sb.data(), config_.rank, a.data(), in_, w.data(), in_, true);
+    gemm_nn(out_, in_, config_.rank, sb.data(), a.data(), w.data(), true);
   }
   return w;
 }

@@ -70,6 +70,7 @@ class LoraLinear {
   std::vector<float> ghi_, glo_, ga_, gb_;   // their gradients
   AdamW opt_hi_, opt_lo_, opt_a_, opt_b_;
   std::vector<float> q_, w_eff_;             // Q(W) and W_eff of the last build()
+  std::vector<float> d_eff_, d_q_, scaled_b_;  // scratch reused from step to step
 };
 
 }  // namespace bitlens::train

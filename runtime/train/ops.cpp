@@ -74,21 +74,9 @@ void RopeTable::apply(float* x, BatchShape shape, size_t width, bool inverse) co
   }, 16);
 }
 
-namespace {
-
-inline float dot(const float* a, const float* b, size_t n) {
-  float s = 0.0f;
-  for (size_t i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
-
-inline void axpy(float a, const float* x, float* y, size_t n) {
-#pragma omp simd
-  for (size_t i = 0; i < n; ++i) y[i] += a * x[i];
-}
-
-}  // namespace
-
+// Attention runs as small GEMMs per (sequence, head): S = Q K^T, P = causal softmax(S / sqrt(d)),
+// O = P V; the upper triangle of P is kept at zero so that the full products stay causal. Jobs
+// call the GEMM from inside parallel_for, where it runs on the job's own thread.
 void attention_forward(const float* q, const float* k, const float* v, BatchShape shape, AttentionShape a,
                        float* probs, float* out) {
   const size_t T = shape.seq_len, hd = a.head_dim, group = a.n_heads / a.n_kv_heads;
@@ -96,17 +84,16 @@ void attention_forward(const float* q, const float* k, const float* v, BatchShap
   const float inv_sqrt = 1.0f / std::sqrt(float(hd));
   parallel_for(shape.n_seq * a.n_heads, [&](size_t j0, size_t j1) {
     for (size_t job = j0; job < j1; ++job) {
-      const size_t s = job / a.n_heads, h = job % a.n_heads, kvh = h / group;
-      const size_t base = s * T;
+      const size_t s = job / a.n_heads, h = job % a.n_heads, kvh = h / group, base = s * T;
+      float* p = probs + (s * a.n_heads + h) * T * T;
+      gemm(false, true, T, T, hd, q + base * qw + h * hd, qw, k + base * kw + kvh * hd, kw, p, T, false);
       for (size_t i = 0; i < T; ++i) {
-        const float* qi = q + (base + i) * qw + h * hd;
-        float* p = probs + ((s * a.n_heads + h) * T + i) * T;
-        for (size_t j = 0; j <= i; ++j) p[j] = dot(qi, k + (base + j) * kw + kvh * hd, hd) * inv_sqrt;
-        model::softmax({p, i + 1});
-        float* o = out + (base + i) * qw + h * hd;
-        std::fill(o, o + hd, 0.0f);
-        for (size_t j = 0; j <= i; ++j) axpy(p[j], v + (base + j) * kw + kvh * hd, o, hd);
+        float* row = p + i * T;
+        for (size_t j = 0; j <= i; ++j) row[j] *= inv_sqrt;
+        model::softmax({row, i + 1});
+        std::fill(row + i + 1, row + T, 0.0f);
       }
+      gemm(false, false, T, hd, T, p, T, v + base * kw + kvh * hd, kw, out + base * qw + h * hd, qw, false);
     }
   });
 }
@@ -118,32 +105,31 @@ void attention_backward(const float* q, const float* k, const float* v, const fl
   const float inv_sqrt = 1.0f / std::sqrt(float(hd));
   // One job per (sequence, kv head): it owns the dk, dv rows of that head, summed over its query heads.
   parallel_for(shape.n_seq * a.n_kv_heads, [&](size_t j0, size_t j1) {
-    std::vector<float> ds(T);
+    std::vector<float> ds(T * T);
     for (size_t job = j0; job < j1; ++job) {
       const size_t s = job / a.n_kv_heads, kvh = job % a.n_kv_heads, base = s * T;
-      for (size_t t = 0; t < T; ++t) {
-        std::fill_n(dk + (base + t) * kw + kvh * hd, hd, 0.0f);
-        std::fill_n(dv + (base + t) * kw + kvh * hd, hd, 0.0f);
-      }
-      for (size_t h = kvh * group; h < (kvh + 1) * group; ++h)
+      const float *kh = k + base * kw + kvh * hd, *vh = v + base * kw + kvh * hd;
+      float *dkh = dk + base * kw + kvh * hd, *dvh = dv + base * kw + kvh * hd;
+      for (size_t h = kvh * group; h < (kvh + 1) * group; ++h) {
+        const float* p = probs + (s * a.n_heads + h) * T * T;
+        const float *doh = dout + base * qw + h * hd, *qh = q + base * qw + h * hd;
+        const bool first = h == kvh * group;
+        // dV += P^T dO
+        gemm(true, false, T, hd, T, p, T, doh, qw, dvh, kw, !first);
+        // dP = dO V^T; dS = P * (dP - rowsum(P * dP)) / sqrt(d)
+        gemm(false, true, T, T, hd, doh, qw, vh, kw, ds.data(), T, false);
         for (size_t i = 0; i < T; ++i) {
-          const float* p = probs + ((s * a.n_heads + h) * T + i) * T;
-          const float* doi = dout + (base + i) * qw + h * hd;
-          const float* qi = q + (base + i) * qw + h * hd;
+          const float* pi = p + i * T;
+          float* di = ds.data() + i * T;
           float sum = 0.0f;
-          for (size_t j = 0; j <= i; ++j) {
-            ds[j] = dot(doi, v + (base + j) * kw + kvh * hd, hd);  // dP_ij
-            sum += p[j] * ds[j];
-          }
-          float* dqi = dq + (base + i) * qw + h * hd;
-          std::fill(dqi, dqi + hd, 0.0f);
-          for (size_t j = 0; j <= i; ++j) {
-            const float dsij = p[j] * (ds[j] - sum) * inv_sqrt;
-            axpy(dsij, k + (base + j) * kw + kvh * hd, dqi, hd);
-            axpy(dsij, qi, dk + (base + j) * kw + kvh * hd, hd);
-            axpy(p[j], doi, dv + (base + j) * kw + kvh * hd, hd);
-          }
+          for (size_t j = 0; j <= i; ++j) sum += pi[j] * di[j];
+          for (size_t j = 0; j <= i; ++j) di[j] = pi[j] * (di[j] - sum) * inv_sqrt;
+          std::fill(di + i + 1, di + T, 0.0f);
         }
+        // dQ = dS K; dK += dS^T Q
+        gemm(false, false, T, hd, T, ds.data(), T, kh, kw, dq + base * qw + h * hd, qw, false);
+        gemm(true, false, T, hd, T, ds.data(), T, qh, qw, dkh, kw, !first);
+      }
     }
   });
 }
@@ -173,7 +159,7 @@ void linear_forward(const float* x, const float* w, size_t tokens, size_t in, si
 
 void linear_backward(const float* x, const float* w, const float* dy, size_t tokens, size_t in, size_t out,
                      float* dx, bool accumulate_dx, float* dw, bool accumulate_dw) {
-  if (dx) gemm(tokens, in, out, dy, out, w, in, dx, in, accumulate_dx);
+  if (dx) gemm_nn(tokens, in, out, dy, w, dx, accumulate_dx);
   if (dw) gemm_tn(out, in, tokens, dy, x, dw, accumulate_dw);
 }
 
