@@ -168,19 +168,23 @@ double cross_entropy(const float* logits, std::span<const uint32_t> targets, siz
   const size_t n = targets.size();
   std::vector<double> nll(n);
   parallel_for(n, [&](size_t r0, size_t r1) {
+    std::vector<float> e(dlogits ? 0 : vocab);
     for (size_t r = r0; r < r1; ++r) {
       const uint32_t target = targets[r];
       if (target >= vocab) throw Error("cross_entropy: target " + std::to_string(target) + " outside the vocabulary");
       const float* l = logits + r * vocab;
+      float* ex = dlogits ? dlogits + r * vocab : e.data();  // exp(l - max), then the gradient
       const float mx = *std::max_element(l, l + vocab);
       double sum = 0.0;
-      for (size_t i = 0; i < vocab; ++i) sum += std::exp(double(l[i] - mx));
-      const double lse = double(mx) + std::log(sum);
-      nll[r] = lse - double(l[target]);
+      for (size_t i = 0; i < vocab; ++i) {
+        ex[i] = std::exp(l[i] - mx);
+        sum += ex[i];
+      }
+      nll[r] = double(mx) + std::log(sum) - double(l[target]);
       if (dlogits) {
-        float* d = dlogits + r * vocab;
-        for (size_t i = 0; i < vocab; ++i) d[i] = float(std::exp(double(l[i]) - lse)) * scale;
-        d[target] -= scale;
+        const float k = float(scale / sum);
+        for (size_t i = 0; i < vocab; ++i) ex[i] *= k;
+        ex[target] -= scale;
       }
     }
   });
