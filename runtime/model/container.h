@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/file_io.h"
 #include "model/packed_model.h"
 
 namespace bitlens::model {
@@ -26,6 +27,7 @@ struct LoadedContainer {
   ContainerMetadata metadata;
 };
 LoadedContainer read_container(const std::string& path);
+LoadedContainer read_container(const MappedFile& file);  // parses bytes already mapped or in memory
 
 // True if the file starts with the container's magic (for format detection).
 bool is_container(const std::string& path);
