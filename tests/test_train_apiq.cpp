@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/fp16.h"
 #include "gpu_test.h"
+#include "model/float_model.h"
 #include "quant/packing.h"
 #include "synthetic_model.h"
 #include "train/apiq.h"
@@ -36,20 +37,6 @@ ApiqOptions fast_options(uint64_t seed) {
   o.lora_optimizer.lr = 5e-3f;
   o.clip_optimizer.lr = 5e-2f;
   return o;
-}
-
-// Weight the runtime computes with for a packed linear: dequantized codes + scale * B A.
-std::vector<float> effective_weight(const model::PackedLinear& p) {
-  std::vector<float> w = quant::dequantize(p.weight);
-  const size_t out = p.weight.layout.rows, in = p.weight.layout.cols;
-  for (size_t o = 0; o < out; ++o)
-    for (size_t i = 0; i < in; ++i) {
-      float ba = 0.0f;
-      for (size_t k = 0; k < p.lora_rank; ++k)
-        ba += half_to_float(p.lora_b[o * p.lora_rank + k]) * half_to_float(p.lora_a[k * in + i]);
-      w[o * in + i] += p.lora_scale * ba;
-    }
-  return w;
 }
 
 std::vector<float> embed(const model::Model& m, const std::vector<uint32_t>& tokens) {
@@ -97,7 +84,7 @@ TEST(Apiq, LossFallsAndTheTrainedBlockBeatsRoundToNearest) {
     for (uint32_t i = 0; i < model::kLinearsPerLayer; ++i) {
       const model::Matrix& mat = m.weights.layers[0].linear(Linear(i));
       wr[i] = quant::dequantize(quant::quantize_rtn(mat.span(), mat.rows, mat.cols, 2, 64));
-      wa[i] = effective_weight(r.model.layers[0].linear(Linear(i)));
+      wa[i] = model::effective_weight(r.model.layers[0].linear(Linear(i)));
       rtn.linear[i] = wr[i].data();
       apiq.linear[i] = wa[i].data();
     }
@@ -152,7 +139,7 @@ TEST(Apiq, SaliencyRegularizerPullsSalientWeightsTowardFullPrecision) {
       for (float v : sal.at(0, Linear(i))) sum_g += v, ++n;
     for (uint32_t i = 0; i < model::kLinearsPerLayer; ++i) {
       const model::PackedLinear& p = r.model.layers[0].linears[i];
-      const auto x = after_lora ? effective_weight(p) : quant::dequantize(p.weight);
+      const auto x = after_lora ? model::effective_weight(p) : quant::dequantize(p.weight);
       const auto w = m.weights.layers[0].linear(Linear(i)).span();
       const auto& g = sal.at(0, Linear(i));
       for (size_t j = 0; j < x.size(); ++j) sum += g[j] * double(n) / sum_g * (x[j] - w[j]) * (x[j] - w[j]);

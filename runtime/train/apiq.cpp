@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "common/parallel.h"
+#include "model/float_model.h"
 #include "train/block.h"
 
 namespace bitlens::train {
@@ -109,7 +110,6 @@ class BlockTrainer {
   }
 
   model::PackedLinear pack(uint32_t i) const { return linears_[i]->pack(); }
-  std::vector<float> runtime_weight(uint32_t i) const { return linears_[i]->runtime_weight(); }
 
  private:
   RegularizerPlace place() const {
@@ -212,7 +212,7 @@ ApiqResult apiq_quantize(const model::Model& m, std::span<const uint32_t> tokens
     BlockWeights q = fp;
     for (uint32_t i = 0; i < kLinearsPerLayer; ++i) {
       packed.linears[i] = trainer.pack(i);
-      runtime[i] = trainer.runtime_weight(i);
+      runtime[i] = model::effective_weight(packed.linears[i]);
       q.linear[i] = runtime[i].data();
     }
     r.model.layers.push_back(std::move(packed));

@@ -97,15 +97,4 @@ model::PackedLinear LoraLinear::pack() const {
   return p;
 }
 
-std::vector<float> LoraLinear::runtime_weight() const {
-  std::vector<float> w = quant::dequantize(quantizer_.quantized(hi_.data(), lo_.data()));
-  if (config_.rank) {
-    std::vector<float> a(a_.size()), sb(b_.size());
-    for (size_t i = 0; i < a_.size(); ++i) a[i] = round_to_half(a_[i]);
-    for (size_t i = 0; i < b_.size(); ++i) sb[i] = lora_scale() * round_to_half(b_[i]);
-    gemm_nn(out_, in_, config_.rank, sb.data(), a.data(), w.data(), true);
-  }
-  return w;
-}
-
 }  // namespace bitlens::train

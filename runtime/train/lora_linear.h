@@ -46,10 +46,9 @@ class LoraLinear {
   // One AdamW step on the clip logits and on A, B with the gradients of the last backward().
   void step(const AdamWConfig& clip, const AdamWConfig& lora);
 
-  // The layer as the runtime stores it: packed codes from the learned clipping, fp16 LoRA factors.
+  // The layer as the runtime stores it: packed codes from the learned clipping, fp16 LoRA factors
+  // (model::effective_weight of it is the weight the runtime computes with).
   model::PackedLinear pack() const;
-  // The weight the runtime computes with: dequantized codes + scale * B16 A16 (fp16-rounded factors).
-  std::vector<float> runtime_weight() const;
 
   // Parameter access for tests.
   std::vector<float>& clip_hi() { return hi_; }
