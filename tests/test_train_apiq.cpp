@@ -95,6 +95,29 @@ TEST(Apiq, LossFallsAndTheTrainedBlockBeatsRoundToNearest) {
   }
 }
 
+TEST(Apiq, QuantizedModelStartsFromItsPackedEmbedding) {
+  // With a 4-bit embedding, block 0 of the quantized model sees dequantized embedding rows; the
+  // reported final error is that of the packed block on those inputs against the fp32 path.
+  const uint64_t seed = test::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  const model::Model m = test::synthetic_model(test::small_config(), seed);
+  const size_t S = m.config.seq_len, n_seq = 4;
+  const auto tokens = random_tokens(n_seq * S, m.config.vocab_size, seed);
+  ApiqOptions o = fast_options(seed);
+  o.epochs = 1;
+  o.embedding_format = quant::Format::Q4;
+  const ApiqResult r = apiq_quantize(m, tokens, S, o, nullptr);
+  const model::Model q = model::to_float_model(r.model);
+  const Block block(m.config);
+  BlockActivations acts;
+  const auto x_fp = embed(m, tokens), x_q = embed(q, tokens);
+  EXPECT_NE(x_fp, x_q);
+  std::vector<float> y_fp(x_fp.size()), y_q(x_q.size());
+  block.forward(block_weights(m, 0), {n_seq, S}, x_fp.data(), y_fp.data(), acts);
+  block.forward(block_weights(q, 0), {n_seq, S}, x_q.data(), y_q.data(), acts);
+  EXPECT_NEAR(mse(y_q, y_fp), r.final_mse[0], 1e-4 * r.final_mse[0]);
+}
+
 TEST(Apiq, TrainingIsDeterministicForASeed) {
   const uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/parallel.h"
 #include "model/float_model.h"
+#include "quant/packing.h"
 #include "train/block.h"
 
 namespace bitlens::train {
@@ -177,10 +178,13 @@ ApiqResult apiq_quantize(const model::Model& m, std::span<const uint32_t> tokens
     r.model.classifier = model::pack_matrix(m.weights.classifier, o.embedding_format, o.embedding_group_size);
   r.model.rms_final.assign(m.weights.rms_final.span().begin(), m.weights.rms_final.span().end());
 
-  std::vector<float> x_fp(n), x_q, y_fp(n), y_aug(o.aug_loss ? n : 0);
-  for (size_t t = 0; t < tokens.size(); ++t)
+  // The quantized model starts from its own (possibly quantized) embedding rows.
+  std::vector<float> x_fp(n), x_q(n), y_fp(n), y_aug(o.aug_loss ? n : 0);
+  const std::vector<float> embedding_q = quant::dequantize(r.model.token_embedding);
+  for (size_t t = 0; t < tokens.size(); ++t) {
     std::memcpy(&x_fp[t * dim], m.weights.token_embedding.row(tokens[t]), dim * sizeof(float));
-  x_q = x_fp;
+    std::memcpy(&x_q[t * dim], &embedding_q[size_t(tokens[t]) * dim], dim * sizeof(float));
+  }
   const Block block(c);
   for (size_t layer = 0; layer < c.n_layers; ++layer) {
     const BlockWeights fp = block_weights(m, layer);

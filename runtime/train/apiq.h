@@ -3,7 +3,8 @@
 // and LoRA factors of its seven linears minimise
 //   lambda_loss * [MSE(Block_q(X_q), Block_fp(X_fp)) + MSE(Block_q(X_q), Block_fp(X_q))] + lambda_reg * R
 // where X_q are the outputs of the already quantized blocks 0..i-1 (with their packed weights and
-// fp16 LoRA factors, as the runtime will run them), X_fp those of the fp32 model, and
+// fp16 LoRA factors, as the runtime will run them) fed by the packed embedding, X_fp those of the
+// fp32 model, and
 // R = mean over the block's weights of s_ij (X_ij - W_ij)^2 with s the gradient saliency normalised
 // to mean 1 over the block, X = W_eff ("after LoRA") or Q(W) ("before LoRA").
 #pragma once
