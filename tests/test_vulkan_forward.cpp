@@ -25,6 +25,7 @@
 #include "model/float_model.h"
 #include "model/vulkan_forward.h"
 #include "model_fixtures.h"
+#include "synthetic_model.h"
 #include "quant/hadamard.h"
 
 using namespace bitlens;
@@ -74,12 +75,12 @@ std::vector<uint32_t> random_tokens(uint32_t n, uint32_t vocab, uint64_t seed) {
   return t;
 }
 
-// A random model (model_fixtures.h) packed round-to-nearest in `format`.
+// A synthetic model (synthetic_model.h) packed round-to-nearest in `format`.
 PackedModel random_packed_model(const ModelConfig& c, quant::Format format, uint64_t seed) {
   PackOptions o;
   o.linear_format = format;
   o.embedding_format = format;
-  return pack_model(test::random_model(c, seed), o);
+  return pack_model(test::synthetic_model(c, seed), o);
 }
 
 // Runs the same token stream through both backends: all logits of a prefill split in two calls,

@@ -7,6 +7,7 @@
 #include "common/fp16.h"
 #include "quant/layouts/f16.h"
 #include "quant/layouts/f32.h"
+#include "quant/lowbit.h"
 #include "quant/layouts/q2.h"
 #include "quant/layouts/q3.h"
 #include "quant/layouts/q4.h"
@@ -115,6 +116,7 @@ PackedMatrix pack_float(std::span<const float> w, uint32_t rows, uint32_t cols, 
 std::vector<float> dequantize(const PackedMatrix& p) {
   check_size(p);
   const PackedLayout& l = p.layout;
+  if (format_info(l.format).kind == FormatKind::LowBit) return dequantize_lowbit(p);
   if (format_info(l.format).grouped) return dequantize(unpack(p));
   std::vector<float> out(size_t(l.rows) * l.cols);
   const uint32_t wpc = format_info(l.format).words_per_chunk;
