@@ -66,8 +66,9 @@ class BlockTrainer {
     const model::LayerWeights& lw = m.weights.layers[layer];
     for (uint32_t i = 0; i < kLinearsPerLayer; ++i) {
       const model::Matrix& w = lw.linear(Linear(i));
-      LoraLinearConfig c{o.linear_bits.empty() ? o.bits : o.linear_bits.at(layer)[i], o.group_size, o.rank, o.alpha,
-                         o.clip_init};
+      const ApiqOptions::LinearQuant q = o.linear_quant.empty() ? ApiqOptions::LinearQuant{o.bits, o.group_size}
+                                                                : o.linear_quant.at(layer)[i];
+      LoraLinearConfig c{q.bits, q.group_size, o.rank, o.alpha, o.clip_init};
       linears_[i] = std::make_unique<LoraLinear>(w.data, w.rows, w.cols, c, linear_seed(o.seed, layer, i));
       weights_ += size_t(w.rows) * w.cols;
     }
@@ -153,8 +154,8 @@ void check_options(const model::Model& m, std::span<const uint32_t> tokens, size
   for (uint32_t t : tokens)
     if (t >= m.config.vocab_size) throw Error("apiq: calibration token " + std::to_string(t) + " outside the vocabulary");
   if (o.batch_seqs == 0) throw Error("apiq: batch_seqs must be at least 1");
-  if (!o.linear_bits.empty() && o.linear_bits.size() != m.config.n_layers)
-    throw Error("apiq: linear_bits has " + std::to_string(o.linear_bits.size()) + " layers, the model " +
+  if (!o.linear_quant.empty() && o.linear_quant.size() != m.config.n_layers)
+    throw Error("apiq: linear_quant has " + std::to_string(o.linear_quant.size()) + " layers, the model " +
                 std::to_string(m.config.n_layers));
   if (o.regularizer != SaliencyRegularizer::None && (!saliency || saliency->squared.size() != m.config.n_layers))
     throw Error("apiq: the saliency regularizer needs the gradient saliency of every layer");

@@ -29,8 +29,12 @@ enum class SaliencyRegularizer { None, BeforeLora, AfterLora };
 // Defaults: the published W2 g64 setting scaled to stories15M (docs/APIQ.md explains the scaling).
 struct ApiqOptions {
   uint32_t bits = 2, group_size = 64;
-  // Bits per linear [layer][linear] overriding `bits` (mixed precision from a bit allocation).
-  std::vector<std::array<uint32_t, model::kLinearsPerLayer>> linear_bits;
+  // Bits and group size per linear [layer][linear] overriding `bits` and `group_size` (mixed
+  // precision from a bit allocation).
+  struct LinearQuant {
+    uint32_t bits = 2, group_size = 64;
+  };
+  std::vector<std::array<LinearQuant, model::kLinearsPerLayer>> linear_quant;
   uint32_t rank = 4;
   float alpha = 1.0f;           // LoRA scale alpha / rank = 0.25, as 16 / 64 in the paper
   float clip_init = 0.982f;     // sigmoid(4), OmniQuant's and ApiQ's initial clipping
