@@ -255,7 +255,10 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("--eval", o->eval_windows, "Compare with the fp32 model on this many Moby Dick windows (0: no)")->capture_default_str();
   cmd->add_option("--data", o->data_dir, "Data folder of the fetched texts")->capture_default_str();
   cmd->add_option("--json", o->json, "Write a JSON report to this file (- for stdout)");
-  cmd->callback([o] { quantize(*o); });
+  cmd->callback([o] {
+    o->apiq.saliency = o->method == "apiq-sal";
+    quantize(*o);
+  });
 }
 
 }  // namespace bitlens::cli

@@ -84,7 +84,7 @@ model::PackedModel apiq_model(const model::Model& m, std::span<const std::vector
     blocks.push_back({{"start_loss", first.loss}, {"end_loss", last.loss}, {"end_mse", last.mse_fp},
                       {"end_reg", last.reg}, {"final_mse", r.final_mse[b]}});
     std::cout << "block " << b << ": loss " << format_fixed(first.loss, 6) << " -> " << format_fixed(last.loss, 6)
-              << " (reg " << format_fixed(last.reg, 6) << "), packed block MSE " << format_fixed(r.final_mse[b], 6) << "\n";
+              << " (reg " << last.reg << "), packed block MSE " << format_fixed(r.final_mse[b], 6) << "\n";
   }
   report["apiq"] = {{"saliency", o.saliency},
                     {"regularizer", o.saliency ? o.regularizer : "none"},

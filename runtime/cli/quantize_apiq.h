@@ -20,7 +20,7 @@ namespace bitlens::cli {
 struct ApiqCommandOptions {
   bool saliency = false;              // apiq-sal
   std::string regularizer = "after";  // where the saliency regularizer acts: after or before LoRA
-  float lambda_reg = 1.0f;
+  float lambda_reg = 20.0f;
   uint32_t rank = 4, epochs = 10;
   uint64_t seed = 0;
 };

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Reproduces the ApiQ section of docs/QUALITY.md: stories15M at 2 bits (group 64) and at the 2.5 bpw
+# budget, RTN / GPTQ / ApiQ / ApiQ + saliency regularizer (before and after LoRA), seeds 1-3 (the
+# seed picks the sampled calibration stories and the LoRA initialisation), each compared with fp32
+# on Moby Dick chapters 1-20 (bitlens quantize --eval, the protocol of bitlens eval --ref).
+# Usage: scripts/quality_apiq.sh OUT_DIR [parallel jobs]; then scripts/quality_apiq_table.py OUT_DIR.
+set -euo pipefail
+OUT=${1:?output folder}
+JOBS=${2:-3}
+BIN=${BIN:-./build/runtime/bitlens}
+MODEL=${MODEL:-data/stories15M.bin}
+COMMON="--calib-tokens 4096 --eval 40 --epochs 5"
+mkdir -p "$OUT"
+jobs_list() {
+  echo "w2_rtn --method rtn --bits 2 --group 64 --calib-seed 4321"
+  for s in 1 2 3; do
+    cs=$((4320 + s))
+    echo "w2_gptq_s$s --method gptq --bits 2 --group 64 --calib-seed $cs"
+    echo "w2_apiq_s$s --method apiq --bits 2 --group 64 --seed $s --calib-seed $cs"
+    echo "w2_apiqsal-after_s$s --method apiq-sal --regularizer after --bits 2 --group 64 --seed $s --calib-seed $cs"
+    echo "w2_apiqsal-before_s$s --method apiq-sal --regularizer before --bits 2 --group 64 --seed $s --calib-seed $cs"
+  done
+  for s in 1 2 3; do
+    cs=$((4320 + s))
+    echo "b25_gptq_s$s --method gptq --target-bpw 2.5 --candidates gptq --calib-seed $cs"
+    echo "b25_apiq_s$s --method apiq --target-bpw 2.5 --rank 2 --seed $s --calib-seed $cs"
+    echo "b25_apiqsal-after_s$s --method apiq-sal --regularizer after --target-bpw 2.5 --rank 2 --seed $s --calib-seed $cs"
+    echo "b25_apiqsal-before_s$s --method apiq-sal --regularizer before --target-bpw 2.5 --rank 2 --seed $s --calib-seed $cs"
+  done
+}
+run_one() {
+  name=$1; shift
+  [ -f "$OUT/$name.json" ] && return 0
+  "$BIN" quantize "$MODEL" $COMMON "$@" -o "$OUT/$name.blq" --json "$OUT/$name.json" >"$OUT/$name.log" 2>&1 \
+    || echo "$name failed (see $OUT/$name.log)"
+}
+export -f run_one
+export OUT BIN MODEL COMMON
+jobs_list | xargs -P "$JOBS" -L 1 bash -c 'run_one "$@"' _
