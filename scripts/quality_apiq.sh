@@ -9,7 +9,7 @@ OUT=${1:?output folder}
 JOBS=${2:-3}
 BIN=${BIN:-./build/runtime/bitlens}
 MODEL=${MODEL:-data/stories15M.bin}
-COMMON="--calib-tokens 4096 --eval 40 --epochs 5"
+COMMON="--calib-tokens 2048 --eval 20 --epochs 5"
 mkdir -p "$OUT"
 jobs_list() {
   echo "w2_rtn --method rtn --bits 2 --group 64 --calib-seed 4321"
