@@ -1,12 +1,15 @@
 // `bitlens quantize` on the real model: a uniform GPTQ 4-bit quantization with calibration
 // captured from sampled text writes a container that loads back with the recipe it reports, stays
-// close to the fp32 model on Moby Dick, and bad requests end in one "bitlens:" line.
+// close to the fp32 model on Moby Dick; an ApiQ model stores its LoRA factors (counted in its bpw)
+// and runs with `bitlens run` on the CPU and Vulkan backends; bad requests end in one "bitlens:" line.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <sys/wait.h>
 
+#include "gpu_test.h"
 #include "model/container.h"
 #include "model_fixtures.h"
 #include "quant/recipe.h"
@@ -20,11 +23,10 @@ struct Result {
   std::string out, err;
 };
 
-Result run_quantize(const std::string& args) {
+Result run_cli(const std::string& args) {
   const test::TempDir dir;
   const std::string err_file = dir.file("stderr.txt");
-  const std::string cmd = std::string("'") + BITLENS_CLI + "' quantize '" + test::stories15m_path() + "' " + args +
-                          " 2>'" + err_file + "'";
+  const std::string cmd = std::string("'") + BITLENS_CLI + "' " + args + " 2>'" + err_file + "'";
   FILE* p = ::popen(cmd.c_str(), "r");
   Result r{-1, "", ""};
   if (!p) return r;
@@ -36,6 +38,8 @@ Result run_quantize(const std::string& args) {
   r.err = read_text_file(err_file);
   return r;
 }
+
+Result run_quantize(const std::string& args) { return run_cli("quantize '" + test::stories15m_path() + "' " + args); }
 
 }  // namespace
 
@@ -76,5 +80,49 @@ TEST(QuantizeCli, BadRequestsAreOneLine) {
   r = run_quantize("--target-bpw 0.5 --candidates ternary --calib-tokens 64 --eval 1");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("below the smallest candidates"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST(QuantizeCli, ApiqModelStoresItsLoraFactorsAndRunsOnBothBackends) {
+  const test::TempDir dir;
+  const std::string out = dir.file("apiq.blq"), report = dir.file("report.json");
+  const Result r = run_quantize("--method apiq-sal --regularizer before --bits 2 --group 64 --rank 2 --epochs 1 "
+                                "--calib-tokens 512 -o '" + out + "' --json '" + report + "'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(read_text_file(report));
+  EXPECT_EQ(j["apiq"]["regularizer"], "before");
+  EXPECT_EQ(j["apiq"]["sequences"], 2);
+  const model::LoadedContainer c = model::read_container(out);
+  uint64_t bits = 0, weights = 0, lora_bits = 0;
+  for (const auto& l : c.model.layers)
+    for (const auto& lin : l.linears) {
+      EXPECT_EQ(lin.weight.layout.format, quant::Format::Q2);
+      ASSERT_EQ(lin.lora_rank, 2u);
+      EXPECT_EQ(lin.lora_scale, 0.25f);
+      EXPECT_TRUE(std::any_of(lin.lora_b.begin(), lin.lora_b.end(), [](uint16_t h) { return (h & 0x7fff) != 0; }))
+          << "B is trained away from zero";
+      bits += lin.stored_bytes() * 8;
+      weights += uint64_t(lin.weight.layout.rows) * lin.weight.layout.cols;
+      lora_bits += 16 * 2 * uint64_t(lin.weight.layout.rows + lin.weight.layout.cols) + 32;
+    }
+  // The reported bpw counts the fp16 factors: Q2 g64 (2.54, as 4.54 at 4 bits) plus 16 r (in + out) + 32 bits per layer.
+  EXPECT_NEAR(j["linear_bpw"].get<double>(), double(bits) / double(weights), 1e-9);
+  EXPECT_NEAR(j["linear_bpw"].get<double>(), 2.54 + double(lora_bits) / double(weights), 0.01);
+  for (const std::string backend : {"cpu", "vulkan"}) {
+    if (backend == "vulkan" && !test::shared_gpu()) continue;  // no Vulkan device at all
+    const Result g = run_cli("run '" + out + "' --tokenizer '" + test::tokenizer_path() +
+                             "' -n 8 --temp 0 --backend " + backend);
+    EXPECT_EQ(g.status, 0) << backend << ": " << g.err;
+    EXPECT_FALSE(g.out.empty()) << backend;
+  }
+}
+
+TEST(QuantizeCli, BadApiqRequestsAreOneLine) {
+  Result r = run_quantize("--method apiq-sal --regularizer middle --calib-tokens 64 --eval 1");
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(r.err, "bitlens: --regularizer must be 'after' or 'before' (LoRA), not 'middle'\n");
+  r = run_quantize("--method apiq --target-bpw 0.3 --calib-tokens 64 --eval 1");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("does not cover the LoRA factors"), std::string::npos) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }

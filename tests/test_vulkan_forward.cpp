@@ -2,7 +2,7 @@
 // grouped-query heads, rows not whole tiles, widths not multiples of 32, shared and separate
 // classifiers):
 //  - against the CPU reference forward pass (CpuForward) on the model it stands for, in every
-//    weight format and with Hadamard rotations on inputs and outputs: prefill of all positions
+//    weight format, with Hadamard rotations on inputs and outputs and with LoRA factors: prefill of all positions
 //    split over several submissions, a second prefill, one-token decoding;
 //  - on its own: decoding agrees with batched prefill (mat-vec and mat-mul kernels, single-query
 //    and batched attention), staged input/output copies and the timed profile mode give the same
@@ -20,6 +20,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/fp16.h"
 #include "gpu_test.h"
 #include "model/cpu_forward.h"
 #include "model/float_model.h"
@@ -105,12 +106,13 @@ struct Case {
   bool shared;
   quant::Format format;
   bool rotations;
+  bool lora = false;
 };
 
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {
   const Case& c = info.param;
   return std::string(c.awkward ? "awkward" : "tiny") + (c.shared ? "_shared" : "_separate") + "_" +
-         quant::format_info(c.format).name + (c.rotations ? "_rotated" : "");
+         quant::format_info(c.format).name + (c.rotations ? "_rotated" : "") + (c.lora ? "_lora" : "");
 }
 
 // Gives every linear of `m` random input and output rotations (with a shared input rotation on
@@ -132,6 +134,22 @@ void add_rotations(PackedModel& m, uint64_t seed) {
     }
 }
 
+// Gives every linear of `m` random fp16 LoRA factors of rank 1 + (layer + linear) % 5.
+void add_lora(PackedModel& m, uint64_t seed) {
+  for (size_t i = 0; i < m.layers.size(); ++i)
+    for (uint32_t k = 0; k < kLinearsPerLayer; ++k) {
+      PackedLinear& l = m.layers[i].linears[k];
+      const uint32_t rank = 1 + uint32_t(i + k) % 5, in = l.weight.layout.cols, out = l.weight.layout.rows;
+      const uint64_t s = seed + 100 * (i * kLinearsPerLayer + k);
+      l.lora_rank = rank;
+      l.lora_scale = 0.25f;
+      l.lora_a.clear();
+      l.lora_b.clear();
+      for (float v : test::random_normal(size_t(rank) * in, s, 0.2f)) l.lora_a.push_back(float_to_half(v));
+      for (float v : test::random_normal(size_t(out) * rank, s + 1, 0.2f)) l.lora_b.push_back(float_to_half(v));
+    }
+}
+
 class VulkanForwardTiny : public test::GpuTest, public ::testing::WithParamInterface<Case> {};
 
 TEST_P(VulkanForwardTiny, MatchesCpuForward) {
@@ -141,6 +159,7 @@ TEST_P(VulkanForwardTiny, MatchesCpuForward) {
   const ModelConfig config = c.awkward ? awkward_config(c.shared) : test::tiny_config(c.shared);
   PackedModel packed = random_packed_model(config, c.format, seed);
   if (c.rotations) add_rotations(packed, seed);
+  if (c.lora) add_lora(packed, seed);
   CpuForward cpu(to_float_model(packed));
   VulkanForwardOptions vo;
   vo.max_batch = 5;  // the first prefill spans several submissions
@@ -158,6 +177,9 @@ std::vector<Case> all_cases() {
         cases.push_back({awkward, shared, f, false});
   cases.push_back({false, true, quant::Format::F32, true});
   cases.push_back({false, false, quant::Format::Q4, true});
+  cases.push_back({false, true, quant::Format::F32, false, true});
+  cases.push_back({true, false, quant::Format::Q2, false, true});
+  cases.push_back({false, false, quant::Format::Q4, true, true});
   return cases;
 }
 
@@ -244,8 +266,8 @@ TEST_F(VulkanForwardRefusals, BadCallsAndUnsupportedModels) {
   EXPECT_THROW(f.forward(4, 1), Error);  // the cache was forgotten
 
   PackedModel lora = random_packed_model(c, quant::Format::F32, 8);
-  lora.layers[1].linear(Linear::W2).lora_rank = 4;
-  EXPECT_THROW(VulkanForward(gpu(), lora), UnsupportedError);
+  lora.layers[1].linear(Linear::W2).lora_rank = 4;  // without its factors
+  EXPECT_THROW(VulkanForward(gpu(), lora), Error);
   PackedModel wrong = random_packed_model(c, quant::Format::F32, 9);
   wrong.layers[0].linear(Linear::Wk).weight = wrong.layers[0].linear(Linear::Wq).weight;  // [dim x dim], not [kv x dim]
   EXPECT_THROW(VulkanForward(gpu(), wrong), Error);

@@ -6,14 +6,31 @@
 #include <cstdio>
 #include <iostream>
 
+#include "model/backend.h"
+#include "model/container.h"
+#include "model/float_model.h"
 #include "model/model_loader.h"
 
 namespace bitlens::cli {
 
 LoadedModel load_model_with_tokenizer(const std::string& path, const std::string& tokenizer_path) {
-  model::Model m = model::load_model(path);
+  std::optional<model::PackedModel> packed;
+  model::Model m;
+  if (model::detect_model_format(path) == model::ModelFormat::Container) {
+    packed = model::read_container(path).model;
+    m = model::to_float_model(*packed);
+    m.source = path;
+  } else {
+    m = model::load_model(path);
+  }
   model::Tokenizer t = model::load_tokenizer_for(m, tokenizer_path);
-  return {std::move(m), std::move(t)};
+  return {std::move(m), std::move(t), std::move(packed)};
+}
+
+std::unique_ptr<model::Forward> make_forward(const std::string& backend, const LoadedModel& loaded) {
+  const model::Backend b = model::parse_backend(backend);
+  if (loaded.packed && b == model::Backend::Vulkan) return model::make_forward(b, *loaded.packed);
+  return model::make_forward(b, loaded.model);
 }
 
 ProgressBar::ProgressBar(std::string label) : label_(std::move(label)), tty_(::isatty(STDERR_FILENO) == 1) {}

@@ -5,8 +5,12 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 
+#include "model/forward.h"
+#include "model/packed_model.h"
 #include "model/tokenizer.h"
 #include "model/weights.h"
 
@@ -19,11 +23,15 @@ void add_convert_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
 
 struct LoadedModel {
-  model::Model model;
+  model::Model model;                        // a container's dequantized (fp32) model
   model::Tokenizer tokenizer;
+  std::optional<model::PackedModel> packed;  // a container's packed model
 };
 // The model at `path` and its tokenizer (`tokenizer_path`, else the default for the format).
 LoadedModel load_model_with_tokenizer(const std::string& path, const std::string& tokenizer_path);
+// The forward pass on backend "cpu" or "vulkan"; Vulkan runs a container's packed formats (with
+// their rotations and LoRA factors), the CPU the fp32 model they stand for.
+std::unique_ptr<model::Forward> make_forward(const std::string& backend, const LoadedModel& loaded);
 
 // A one-line progress bar on stderr, redrawn in place when stderr is a terminal.
 class ProgressBar {

@@ -42,7 +42,7 @@ void evaluate(const EvalOptions& o) {
   if (int(o.moby_dick) + int(o.sampled) + int(!o.text_file.empty()) != 1)
     throw Error("eval needs exactly one of --text FILE, --moby-dick, --sampled");
   LoadedModel test = load_model_with_tokenizer(o.model, o.tokenizer);
-  const auto test_forward = model::make_forward(model::parse_backend(o.backend), test.model);
+  const auto test_forward = make_forward(o.backend, test);
   std::unique_ptr<model::Forward> ref_forward;
   if (!o.reference.empty()) {
     const model::Model ref = model::load_model(o.reference);

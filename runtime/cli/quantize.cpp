@@ -1,16 +1,20 @@
 // `bitlens quantize`: calibrate a model on text (captured through the CPU forward pass), choose
 // each linear layer's quantization (one spec for all, a recipe, or a budgeted allocation at a
 // target bits-per-weight), quantize, and write a .blq container; optionally evaluate the result
-// against the fp32 model (mean KL, top-1 agreement on Moby Dick, llama.cpp's protocol).
+// against the fp32 model (mean KL, top-1 agreement on Moby Dick, llama.cpp's protocol). The ApiQ
+// methods (quantize_apiq.h) train every layer instead, at one spec or at the bits and group sizes a
+// budgeted GPTQ allocation chose (the budget less what the LoRA factors take).
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <iostream>
 #include <memory>
 #include <sstream>
 
 #include "calib/capture.h"
 #include "cli/cli.h"
+#include "cli/quantize_apiq.h"
 #include "common/error.h"
 #include "common/file_io.h"
 #include "eval/corpus.h"
@@ -30,11 +34,12 @@ struct QuantizeOptions {
   uint32_t bits = 4, group = 64, embedding_group = 64, calib_tokens = 16384, eval_windows = 0;
   double target_bpw = 0.0, salient = 0.2;
   uint64_t calib_seed = 4321;
+  ApiqCommandOptions apiq;
 };
 
-// Calibration statistics from --calib-text, else from stories sampled from the model itself.
-calib::ModelStats calibrate(const QuantizeOptions& o, const LoadedModel& lm, std::string& source) {
-  model::CpuForward forward(lm.model);
+// The calibration sequences: --calib-text, else stories sampled from the model itself.
+std::vector<std::vector<uint32_t>> calibration_set(const QuantizeOptions& o, const LoadedModel& lm,
+                                                   model::CpuForward& forward, std::string& source) {
   std::string text;
   if (!o.calib_text.empty()) {
     text = read_text_file(o.calib_text);
@@ -46,18 +51,25 @@ calib::ModelStats calibrate(const QuantizeOptions& o, const LoadedModel& lm, std
     source = "stories sampled from the model (seed " + std::to_string(o.calib_seed) + ")";
   }
   const std::vector<uint32_t> tokens = lm.tokenizer.encode(text, false, false);
-  const auto seqs = calib::calibration_sequences(tokens, lm.tokenizer.bos(), lm.model.config.seq_len, o.calib_tokens);
-  calib::ModelStats stats(lm.model.config);
+  return calib::calibration_sequences(tokens, lm.tokenizer.bos(), lm.model.config.seq_len, o.calib_tokens);
+}
+
+// Calibration statistics of the calibration sequences.
+calib::ModelStats calibrate(model::CpuForward& forward, const std::vector<std::vector<uint32_t>>& seqs) {
+  calib::ModelStats stats(forward.config());
   ProgressBar bar("capturing activations");
   calib::capture(forward, seqs, stats, [&](size_t d, size_t t) { bar.update(d, t); });
   return stats;
 }
 
-// The candidates of --candidates: every default one, or those of the listed methods.
+// The candidates of --candidates: every default one, or those of the listed methods; for ApiQ the
+// unrotated GPTQ ones (the training starts from a plain group format).
 std::vector<quant::LayerMeasurement> measure(const QuantizeOptions& o, const model::Model& m,
                                              const quant::CalibrationLookup& cal) {
   std::vector<quant::Method> keep;
-  if (o.candidates != "all") {
+  const bool apiq = is_apiq_method(o.method);
+  if (apiq) keep = {quant::Method::Gptq};
+  else if (o.candidates != "all") {
     std::stringstream ss(o.candidates);
     for (std::string name; std::getline(ss, name, ',');) keep.push_back(quant::parse_method(name));
   }
@@ -69,7 +81,8 @@ std::vector<quant::LayerMeasurement> measure(const QuantizeOptions& o, const mod
       const model::Matrix& w = m.weights.layers[i].linear(model::Linear(k));
       std::vector<quant::LinearSpec> specs;
       for (const auto& s : quant::default_candidates(w.rows, w.cols, cal(name)))
-        if (keep.empty() || std::find(keep.begin(), keep.end(), s.method) != keep.end() || s.method == quant::Method::Float)
+        if (apiq ? s.method == quant::Method::Gptq && s.rotation == quant::RotationMode::None
+                 : keep.empty() || std::find(keep.begin(), keep.end(), s.method) != keep.end() || s.method == quant::Method::Float)
           specs.push_back(s);
       out.push_back(quant::measure_layer(name, w.span(), w.rows, w.cols, cal(name), specs));
       bar.update(out.size(), m.weights.layers.size() * model::kLinearsPerLayer);
@@ -87,6 +100,11 @@ quant::LinearSpec uniform_spec(const QuantizeOptions& o) {
 
 quant::Recipe choose_recipe(const QuantizeOptions& o, const quant::Recipe& hand, const model::Model& m,
                             const quant::CalibrationLookup& cal) {
+  if (o.target_bpw > 0.0 && is_apiq_method(o.method)) {
+    const double lora = lora_bpw(m.config, o.apiq.rank);
+    if (o.target_bpw <= lora) throw Error("--target-bpw does not cover the LoRA factors of rank " + std::to_string(o.apiq.rank));
+    return quant::allocate_recipe(measure(o, m, cal), o.target_bpw - lora, &hand);
+  }
   if (o.target_bpw > 0.0) return quant::allocate_recipe(measure(o, m, cal), o.target_bpw, &hand);
   if (!o.recipe.empty()) return hand;
   const quant::LinearSpec spec = uniform_spec(o);
@@ -114,19 +132,67 @@ void evaluate(const QuantizeOptions& o, const LoadedModel& lm, const model::Pack
                     {"perplexity", r.test.perplexity()}, {"reference_perplexity", r.reference.perplexity()}};
 }
 
+// Bits and group size of every linear from a recipe of group-format specs, [layer][linear].
+std::vector<std::array<train::ApiqOptions::LinearQuant, model::kLinearsPerLayer>> recipe_bits(const quant::Recipe& r,
+                                                                                               uint32_t n_layers) {
+  std::vector<std::array<train::ApiqOptions::LinearQuant, model::kLinearsPerLayer>> q(n_layers);
+  for (uint32_t i = 0; i < n_layers; ++i)
+    for (uint32_t k = 0; k < model::kLinearsPerLayer; ++k) {
+      const std::string name = quant::linear_layer_name(i, model::Linear(k));
+      const quant::RecipeLayer* l = r.find(name);
+      if (!l || (l->spec.method != quant::Method::Gptq && l->spec.method != quant::Method::Rtn) ||
+          l->spec.rotation != quant::RotationMode::None)
+        throw Error("apiq: layer " + name + " needs an unrotated rtn or gptq spec in the recipe");
+      q[i][k] = {l->spec.bits, l->spec.group_size};
+    }
+  return q;
+}
+
+// The ApiQ model at --bits/--group, or at the bits a recipe or budget gives each layer; `recipe`
+// gets the formats trained.
+model::PackedModel train_apiq(const QuantizeOptions& o, const quant::Recipe& hand, const model::Model& m,
+                              const std::vector<std::vector<uint32_t>>& seqs, const quant::CalibrationLookup& cal,
+                              quant::Format embedding, quant::Recipe& recipe, nlohmann::json& report) {
+  const auto bits = o.target_bpw > 0.0 || !o.recipe.empty()
+                        ? recipe_bits(choose_recipe(o, hand, m, cal), m.config.n_layers)
+                        : std::vector<std::array<train::ApiqOptions::LinearQuant, model::kLinearsPerLayer>>{};
+  model::PackedModel packed = apiq_model(m, seqs, o.apiq, o.bits, o.group, bits, embedding, o.embedding_group, report);
+  for (uint32_t i = 0; i < packed.layers.size(); ++i)
+    for (uint32_t k = 0; k < model::kLinearsPerLayer; ++k) {
+      const auto& q = packed.layers[i].linears[k].weight.layout;
+      recipe.layers.push_back({quant::linear_layer_name(i, model::Linear(k)),
+                               {quant::Method::Rtn, quant::format_info(q.format).bits, q.group_size}});
+    }
+  recipe.target_bpw = o.target_bpw;
+  return packed;
+}
+
 void quantize(const QuantizeOptions& o) {
+  const auto start = std::chrono::steady_clock::now();
   if (o.output.empty() && o.eval_windows == 0 && o.save_recipe.empty())
     throw Error("quantize needs -o FILE, --save-recipe FILE or --eval N");
+  const bool apiq = is_apiq_method(o.method);
+  if (apiq) validate_apiq(o.apiq);
   const quant::Recipe hand = o.recipe.empty() ? quant::Recipe{} : quant::load_recipe(o.recipe);
-  if (o.target_bpw <= 0.0 && o.recipe.empty()) uniform_spec(o);
+  if (apiq && o.target_bpw <= 0.0 && o.recipe.empty()) quant::validate({quant::Method::Rtn, o.bits, o.group});
+  else if (o.target_bpw <= 0.0 && o.recipe.empty()) uniform_spec(o);
   const quant::Format embedding = quant::parse_format(o.embedding);
   const LoadedModel lm = load_model_with_tokenizer(o.model, o.tokenizer);
   std::string calib_source;
-  const calib::ModelStats stats = calibrate(o, lm, calib_source);
+  model::CpuForward forward(lm.model);
+  const auto seqs = calibration_set(o, lm, forward, calib_source);
+  const bool need_stats = !apiq || o.target_bpw > 0.0 || !o.recipe.empty();
+  const calib::ModelStats stats = need_stats ? calibrate(forward, seqs) : calib::ModelStats(lm.model.config);
   const quant::CalibrationLookup cal = quant::calibration_lookup(stats);
-  quant::Recipe recipe = choose_recipe(o, hand, lm.model, cal);
-  const model::PackedModel packed =
-      quant::quantize_model(lm.model, recipe, cal, {quant::Format::F32, 64, embedding, o.embedding_group});
+  nlohmann::json report;
+  quant::Recipe recipe;
+  model::PackedModel packed;
+  if (apiq) {
+    packed = train_apiq(o, hand, lm.model, seqs, cal, embedding, recipe, report);
+  } else {
+    recipe = choose_recipe(o, hand, lm.model, cal);
+    packed = quant::quantize_model(lm.model, recipe, cal, {quant::Format::F32, 64, embedding, o.embedding_group});
+  }
   recipe.weights = recipe.stored_bits = 0;
   for (size_t i = 0; i < packed.layers.size(); ++i)
     for (const auto& lin : packed.layers[i].linears) {
@@ -135,12 +201,16 @@ void quantize(const QuantizeOptions& o) {
     }
   std::cout << "linear layers " << format_fixed(packed.linear_bpw(), 4) << " bpw, whole model "
             << format_fixed(packed.model_bpw(), 4) << " bpw, " << packed.stored_bytes() << " bytes\n";
-  nlohmann::json report = {{"model", o.model},
-                           {"linear_bpw", packed.linear_bpw()},
-                           {"model_bpw", packed.model_bpw()},
-                           {"stored_bytes", packed.stored_bytes()},
-                           {"calibration", {{"source", calib_source}, {"tokens", stats.at(0, calib::InputSite::AttentionIn).tokens()}}},
-                           {"recipe", nlohmann::json::parse(quant::recipe_json(recipe))}};
+  uint64_t calib_tokens = 0;
+  for (const auto& s : seqs) calib_tokens += s.size();
+  report["model"] = o.model;
+  report["method"] = o.method;
+  report["linear_bpw"] = packed.linear_bpw();
+  report["model_bpw"] = packed.model_bpw();
+  report["stored_bytes"] = packed.stored_bytes();
+  report["calibration"] = {{"source", calib_source}, {"tokens", calib_tokens}};
+  report["recipe"] = nlohmann::json::parse(quant::recipe_json(recipe));
+  report["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!o.save_recipe.empty()) quant::save_recipe(o.save_recipe, recipe);
   if (!o.output.empty()) {
     model::write_container(o.output, packed, {report["recipe"], report["calibration"]});
@@ -164,7 +234,8 @@ void add_quantize_command(CLI::App& app) {
                                                  "meet this bits-per-weight over the linear layers");
   cmd->add_option("--recipe", o->recipe, "Recipe JSON: the layers it fixes by hand (with --target-bpw), or every layer");
   cmd->add_option("--candidates", o->candidates, "Methods measured for --target-bpw: all, or a list like gptq,slim")->capture_default_str();
-  cmd->add_option("--method", o->method, "One method for every layer: rtn, clip, gptq, slim, ptq161, ternary, tritplane, float")->capture_default_str();
+  cmd->add_option("--method", o->method, "One method for every layer: rtn, clip, gptq, slim, ptq161, ternary, tritplane, float, "
+                                             "apiq, apiq-sal (with --target-bpw: apiq at a budgeted GPTQ allocation)")->capture_default_str();
   cmd->add_option("--bits", o->bits, "Bits of --method (2, 3, 4, 8; slim: mean 2 or 3)")->capture_default_str();
   cmd->add_option("--group", o->group, "Group size of --method (32, 64, 128)")->capture_default_str();
   cmd->add_option("--rotation", o->rotation, "Hadamard rotation of --method: none, input or both")->capture_default_str();
@@ -175,10 +246,19 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("--calib-tokens", o->calib_tokens, "Calibration tokens")->capture_default_str();
   cmd->add_option("--calib-seed", o->calib_seed, "Seed of the sampled calibration text")->capture_default_str();
   cmd->add_option("--save-recipe", o->save_recipe, "Write the recipe used (with bits and errors) to this file");
+  cmd->add_option("--rank", o->apiq.rank, "LoRA rank of apiq and apiq-sal (alpha / rank = 0.25)")->capture_default_str();
+  cmd->add_option("--epochs", o->apiq.epochs, "Training epochs per block of apiq and apiq-sal")->capture_default_str();
+  cmd->add_option("--regularizer", o->apiq.regularizer, "Where apiq-sal's saliency regularizer acts: after or before (LoRA)")
+      ->capture_default_str();
+  cmd->add_option("--lambda-reg", o->apiq.lambda_reg, "Weight of apiq-sal's saliency regularizer")->capture_default_str();
+  cmd->add_option("--seed", o->apiq.seed, "Seed of apiq's LoRA initialisation")->capture_default_str();
   cmd->add_option("--eval", o->eval_windows, "Compare with the fp32 model on this many Moby Dick windows (0: no)")->capture_default_str();
   cmd->add_option("--data", o->data_dir, "Data folder of the fetched texts")->capture_default_str();
   cmd->add_option("--json", o->json, "Write a JSON report to this file (- for stdout)");
-  cmd->callback([o] { quantize(*o); });
+  cmd->callback([o] {
+    o->apiq.saliency = o->method == "apiq-sal";
+    quantize(*o);
+  });
 }
 
 }  // namespace bitlens::cli

@@ -18,7 +18,7 @@ struct RunOptions {
 
 void run(const RunOptions& o) {
   LoadedModel loaded = load_model_with_tokenizer(o.model, o.tokenizer);
-  const auto forward = model::make_forward(model::parse_backend(o.backend), loaded.model);
+  const auto forward = make_forward(o.backend, loaded);
   model::Sampler sampler(o.sampler);
   std::cout << o.prompt << std::flush;
   const model::GenerateResult r =

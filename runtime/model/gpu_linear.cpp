@@ -4,12 +4,13 @@
 #include <algorithm>
 
 #include "common/error.h"
+#include "common/fp16.h"
 
 namespace bitlens::model {
 
-vk::Buffer& RotationScratch::buffer(uint32_t i) {
-  while (buffers_.size() <= i) buffers_.push_back(std::make_unique<vk::Buffer>(gpu_->ctx(), bytes_));
-  return *buffers_[i];
+vk::Buffer& RotationScratch::get(std::vector<std::unique_ptr<vk::Buffer>>& pool, uint32_t i) {
+  while (pool.size() <= i) pool.push_back(std::make_unique<vk::Buffer>(gpu_->ctx(), bytes_));
+  return *pool[i];
 }
 
 namespace {
@@ -57,7 +58,6 @@ void GpuLinearGroup::add_layer(kernels::Gpu& gpu, std::span<const LinearTarget> 
     const PackedLinear& pl = *t.linear;
     if (pl.weight.layout.cols != in_width_)
       throw Error(t.name + ": " + pl.weight.layout.describe() + " does not read rows of " + std::to_string(in_width_));
-    if (pl.lora_rank > 0) throw UnsupportedError(t.name + ": LoRA factors are not run by the Vulkan forward pass yet");
     if (pl.has_output_rotation && t.accumulate)
       throw Error(t.name + ": an output rotation cannot accumulate into its output");
     if (i > 0) layer.target.name += "+" + t.name;
@@ -66,13 +66,37 @@ void GpuLinearGroup::add_layer(kernels::Gpu& gpu, std::span<const LinearTarget> 
   const PackedLinear& first = *fused[0].linear;
   layer.weight = parts.size() == 1 ? std::make_unique<kernels::GpuMatrix>(gpu, first.weight)
                                    : std::make_unique<kernels::GpuMatrix>(gpu, quant::concat_rows(parts));
-  layer.matmul = std::make_unique<kernels::MatMul>(gpu, *layer.weight, input_for(gpu, first, scratch), *fused[0].out);
+  const vk::Buffer& in = input_for(gpu, first, scratch);
+  layer.matmul = std::make_unique<kernels::MatMul>(gpu, *layer.weight, in, *fused[0].out);
+  if (first.lora_rank > 0) layer.lora = make_lora(gpu, fused[0], in, scratch);
   if (first.has_output_rotation) {
     layer.output_rotation = std::make_unique<kernels::Rotation>(gpu, first.weight.layout.rows, first.output_signs,
                                                                  kernels::Rotation::Direction::Inverse);
     layer.output_rotation->bind(*fused[0].out);
   }
   layers_.push_back(std::move(layer));
+}
+
+std::unique_ptr<GpuLinearGroup::Lora> GpuLinearGroup::make_lora(kernels::Gpu& gpu, const LinearTarget& t,
+                                                                const vk::Buffer& in, RotationScratch& scratch) {
+  const PackedLinear& pl = *t.linear;
+  const uint32_t rank = pl.lora_rank, rows = pl.weight.layout.rows, cols = pl.weight.layout.cols;
+  if (pl.lora_a.size() != size_t(rank) * cols || pl.lora_b.size() != size_t(rows) * rank)
+    throw Error(t.name + ": LoRA factors do not match rank " + std::to_string(rank) + " and " +
+                pl.weight.layout.describe());
+  auto lora = std::make_unique<Lora>();
+  lora->mid_stride = kernels::activation_stride(rank);
+  if (lora->mid_stride > in_stride_)  // the scratch buffers hold max_batch rows of in_stride floats
+    throw Error(t.name + ": LoRA rank " + std::to_string(rank) + " exceeds the input width");
+  std::vector<float> a(pl.lora_a.size()), b(pl.lora_b.size());
+  for (size_t i = 0; i < a.size(); ++i) a[i] = half_to_float(pl.lora_a[i]);
+  for (size_t i = 0; i < b.size(); ++i) b[i] = pl.lora_scale * half_to_float(pl.lora_b[i]);
+  lora->a = std::make_unique<kernels::GpuMatrix>(gpu, quant::pack_float(a, rank, cols, quant::Format::F32));
+  lora->scaled_b = std::make_unique<kernels::GpuMatrix>(gpu, quant::pack_float(b, rows, rank, quant::Format::F32));
+  const vk::Buffer& mid = scratch.lora_buffer(lora_layers_++);
+  lora->down = std::make_unique<kernels::MatMul>(gpu, *lora->a, in, mid);
+  lora->up = std::make_unique<kernels::MatMul>(gpu, *lora->scaled_b, mid, *t.out);
+  return lora;
 }
 
 void GpuLinearGroup::record(kernels::Recording& rec, uint32_t n) const {
@@ -91,7 +115,19 @@ void GpuLinearGroup::record(kernels::Recording& rec, uint32_t n) const {
   for (const Layer& l : layers_) {
     const kernels::MatMulArgs args{n, 0, in_stride_, l.target.out_offset, l.target.out_stride, l.target.accumulate};
     rec.op(l.target.name, [&](vk::CommandBuffer& cmd) { l.matmul->record(cmd, args); });
+    if (l.lora)
+      rec.op("lora", [&](vk::CommandBuffer& cmd) {
+        l.lora->down->record(cmd, {n, 0, in_stride_, 0, l.lora->mid_stride, false});
+      });
     rotated_outputs |= l.output_rotation != nullptr;
+  }
+  if (lora_layers_) {
+    rec.barrier();
+    for (const Layer& l : layers_)
+      if (l.lora)
+        rec.op("lora", [&](vk::CommandBuffer& cmd) {
+          l.lora->up->record(cmd, {n, 0, l.lora->mid_stride, l.target.out_offset, l.target.out_stride, true});
+        });
   }
   if (!rotated_outputs) return;
   rec.barrier();
@@ -104,7 +140,10 @@ void GpuLinearGroup::record(kernels::Recording& rec, uint32_t n) const {
 
 uint64_t GpuLinearGroup::weight_bytes() const {
   uint64_t b = 0;
-  for (const Layer& l : layers_) b += l.weight->bytes();
+  for (const Layer& l : layers_) {
+    b += l.weight->bytes();
+    if (l.lora) b += l.lora->a->bytes() + l.lora->scaled_b->bytes();
+  }
   return b;
 }
 

@@ -1,7 +1,8 @@
 // PackedLinear layers on the device, in groups that read the same activation rows (wq/wk/wv,
 // w1/w3, or one layer alone): x' = rotate(x) (once per distinct sign vector, into a scratch copy
-// of the input), y' = W x' through the packed MatMul, y = rotate_inverse(y') in place on the
-// output. Layers without rotations read the input and write (or accumulate into) the output
+// of the input), y' = W x' through the packed MatMul, then for a layer with LoRA factors
+// u = A x' (fp16 A, into a scratch buffer) and y' += (scale B) u (B scaled in fp32),
+// y = rotate_inverse(y') in place on the output. Layers without rotations read the input and write (or accumulate into) the output
 // directly. Consecutive layers that share format, input and output buffer and write adjacent
 // rows are fused at load time into one stacked matrix and one product (one dispatch for
 // wq/wk/wv, one for w1/w3).
@@ -23,17 +24,20 @@
 
 namespace bitlens::model {
 
-// Scratch activation buffers for rotated inputs, allocated on first use and shared by all groups
-// (a group uses buffer i for its i-th distinct input rotation).
+// Scratch activation buffers for rotated inputs and LoRA products, allocated on first use and
+// shared by all groups (a group uses buffer i for its i-th distinct input rotation and LoRA buffer
+// i for the A x' of its i-th layer with LoRA factors).
 class RotationScratch {
  public:
   RotationScratch(kernels::Gpu& gpu, uint64_t bytes) : gpu_(&gpu), bytes_(bytes) {}
-  vk::Buffer& buffer(uint32_t i);
+  vk::Buffer& buffer(uint32_t i) { return get(buffers_, i); }
+  vk::Buffer& lora_buffer(uint32_t i) { return get(lora_buffers_, i); }
 
  private:
+  vk::Buffer& get(std::vector<std::unique_ptr<vk::Buffer>>& pool, uint32_t i);
   kernels::Gpu* gpu_;
   uint64_t bytes_;
-  std::vector<std::unique_ptr<vk::Buffer>> buffers_;
+  std::vector<std::unique_ptr<vk::Buffer>> buffers_, lora_buffers_;
 };
 
 // Where one layer of a group writes: out rows at out_offset + t * out_stride; accumulate adds
@@ -63,13 +67,22 @@ class GpuLinearGroup {
     vk::Buffer* scratch;
     std::unique_ptr<kernels::Rotation> rotation;
   };
-  // One product: a layer, or several fused into one stacked matrix.
+  // The LoRA products of one layer: u = A x' into `mid`, y' += (scale B) u.
+  struct Lora {
+    std::unique_ptr<kernels::GpuMatrix> a, scaled_b;
+    std::unique_ptr<kernels::MatMul> down, up;
+    uint32_t mid_stride = 0;
+  };
+  // One product: a layer, or several fused into one stacked matrix (never layers with LoRA).
   struct Layer {
     LinearTarget target;  // of the first fused layer; name joins all names
     std::unique_ptr<kernels::GpuMatrix> weight;
     std::unique_ptr<kernels::MatMul> matmul;
+    std::unique_ptr<Lora> lora;
     std::unique_ptr<kernels::Rotation> output_rotation;  // inverse direction
   };
+  std::unique_ptr<Lora> make_lora(kernels::Gpu& gpu, const LinearTarget& t, const vk::Buffer& in,
+                                  RotationScratch& scratch);
   void add_layer(kernels::Gpu& gpu, std::span<const LinearTarget> fused, RotationScratch& scratch);
   const vk::Buffer& input_for(kernels::Gpu& gpu, const PackedLinear& linear, RotationScratch& scratch);
 
@@ -77,6 +90,7 @@ class GpuLinearGroup {
   uint32_t in_width_, in_stride_;
   std::vector<RotatedInput> inputs_;
   std::vector<Layer> layers_;
+  uint32_t lora_layers_ = 0;
 };
 
 }  // namespace bitlens::model
