@@ -1,5 +1,6 @@
 // The measurements of run_bench (see bench.h): each figure is the best rate over repeated runs,
-// the Vulkan and CPU forward passes timed one after the other in the same process.
+// the Vulkan and CPU forward passes timed one after the other in the same process, the bandwidth
+// probed before, between and after them.
 #include "bench/bench.h"
 
 #include <algorithm>
@@ -80,6 +81,13 @@ std::vector<uint32_t> prefill_lengths(const BenchOptions& o, uint32_t seq_len) {
 
 void say(const BenchOptions& o, const std::string& line) {
   if (o.progress) o.progress(line);
+}
+
+// The device's read bandwidth, probed between the measurements: the best probe is the limit (a
+// shared machine lowers some probes and some timings alike).
+void probe_bandwidth(kernels::Gpu& gpu, const BenchOptions& o, BenchReport& r) {
+  say(o, "measuring the device's read bandwidth");
+  r.bandwidth_gbps = std::max(r.bandwidth_gbps, kernels::measure_read_bandwidth(gpu, 128ull << 20, 5).gbps);
 }
 
 void time_vulkan(kernels::Gpu& gpu, const model::PackedModel& m, const BenchOptions& o, BenchReport& r) {
@@ -177,16 +185,15 @@ BenchReport run_bench(kernels::Gpu& gpu, const model::PackedModel& m, const std:
   r.model_bpw = m.model_bpw();
   r.linear_bpw = m.linear_bpw();
   r.cpu_threads = cpu_threads();
-  say(o, "measuring the device's read bandwidth");
-  r.bandwidth_gbps = kernels::measure_read_bandwidth(gpu).gbps;
+  probe_bandwidth(gpu, o, r);
   time_vulkan(gpu, m, o, r);
+  probe_bandwidth(gpu, o, r);
   if (o.profile && gpu.caps().timestamps && !r.decode.empty()) {
     r.profile_context = o.profile_context ? std::min(o.profile_context, m.config.seq_len) : r.decode.back().context;
     profile_vulkan(gpu, m, o, r);
   }
   if (o.cpu) time_cpu(m, o, r);
-  say(o, "measuring the device's read bandwidth again");
-  r.bandwidth_gbps = std::max(r.bandwidth_gbps, kernels::measure_read_bandwidth(gpu).gbps);
+  probe_bandwidth(gpu, o, r);
   for (DecodeFigure& d : r.decode) d.limit_tokens_per_s = r.bandwidth_gbps * 1e9 / double(d.bytes_per_token);
   return r;
 }
