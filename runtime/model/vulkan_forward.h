@@ -10,7 +10,8 @@
 //               x += w2(silu(w1(n)) * w3(n))                          n = rmsnorm(x, rms_ffn)
 //   logits = classifier(rmsnorm(x, rms_final))
 // Residual adds are fused: into the mat-vec (accumulate) for plain layers, into the next RMSNorm
-// for layers with an output rotation.
+// for layers with an output rotation. The rotary embedding is fused with the KV-cache write, and
+// for one token (decode) both are fused into the attention kernel.
 #pragma once
 
 #include <cstdint>
