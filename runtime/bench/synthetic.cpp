@@ -101,6 +101,8 @@ model::ModelConfig synthetic_config(const std::string& shape) {
   return c;
 }
 
+uint64_t stored_bytes(const quant::PackedLayout& l) { return (l.code_words() + l.param_words()) * 4; }
+
 uint64_t synthetic_model_bytes(const SyntheticSpec& spec) {
   check_format(spec.format);
   model::ModelConfig c = synthetic_config(spec.shape);
@@ -109,8 +111,8 @@ uint64_t synthetic_model_bytes(const SyntheticSpec& spec) {
   const uint32_t rows[model::kLinearsPerLayer] = {c.dim, kv, kv, c.dim, c.hidden_dim, c.dim, c.hidden_dim};
   const uint32_t cols[model::kLinearsPerLayer] = {c.dim, c.dim, c.dim, c.dim, c.dim, c.hidden_dim, c.dim};
   uint64_t block = 2ull * c.dim * 4;
-  for (uint32_t i = 0; i < model::kLinearsPerLayer; ++i) block += layout_of(spec, rows[i], cols[i]).total_bytes();
-  const uint64_t table = layout_of(spec, c.vocab_size, c.dim).total_bytes();
+  for (uint32_t i = 0; i < model::kLinearsPerLayer; ++i) block += stored_bytes(layout_of(spec, rows[i], cols[i]));
+  const uint64_t table = stored_bytes(layout_of(spec, c.vocab_size, c.dim));
   return block * c.n_layers + table * (c.shared_classifier ? 1 : 2) + uint64_t(c.dim) * 4;
 }
 

@@ -27,7 +27,7 @@ model::ModelConfig synthetic_config(const std::string& shape);
 // uniform group formats only; others throw UnsupportedError), norm weights 1.
 model::PackedModel synthetic_model(const SyntheticSpec& spec, uint64_t seed = 1);
 
-// Bytes synthetic_model(spec) stores (weights and norms), computed without making it.
+// Bytes synthetic_model(spec) stores (PackedModel::stored_bytes), computed without making it.
 uint64_t synthetic_model_bytes(const SyntheticSpec& spec);
 
 }  // namespace bitlens::bench
