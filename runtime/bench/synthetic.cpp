@@ -101,7 +101,7 @@ model::ModelConfig synthetic_config(const std::string& shape) {
   return c;
 }
 
-uint64_t stored_bytes(const quant::PackedLayout& l) { return (l.code_words() + l.param_words()) * 4; }
+static uint64_t stored_bytes(const quant::PackedLayout& l) { return (l.code_words() + l.param_words()) * 4; }
 
 uint64_t synthetic_model_bytes(const SyntheticSpec& spec) {
   check_format(spec.format);
