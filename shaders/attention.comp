@@ -7,6 +7,12 @@
 // spreads its positions over the 8 invocations, whose states are merged at the end. With one
 // split the output o / l is written directly; otherwise (m, l, o) go to the scratch for pass 2
 // (attention_combine.comp), and splits past a query's position write m = -inf, l = 0, o = 0.
+// FUSED_ROPE (one query, decode): the rotary embedding and the KV-cache write are done here
+// instead of in rope.comp: q and the new k are rotated as they are read from the q/k/v buffer,
+// the query's own position is scored from them (not from the cache), and the first workgroup of
+// each kv head writes the rotated k and the v into the cache row of that position.
+//! variant attention
+//! variant attention_rope FUSED_ROPE
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
@@ -26,6 +32,18 @@ layout(binding = 3) readonly buffer Step { StepState step; };
 layout(binding = 4) writeonly buffer PartialML { vec2 part_ml[]; };  // [n][n_heads][n_splits]
 layout(binding = 5) writeonly buffer PartialO { vec4 part_o[]; };    // [n][n_heads][n_splits][head_vec4s]
 layout(binding = 6) writeonly buffer Out { float y[]; };             // used when n_splits == 1
+#ifdef FUSED_ROPE
+layout(binding = 7) uniform samplerBuffer Table;  // rope (cos, sin) pairs, [seq_len][head_dim / 2]
+layout(binding = 8) writeonly buffer KOut { float k_out[]; };  // the buffer KCache views
+layout(binding = 9) writeonly buffer VOut { float v_out[]; };  // the buffer VCache views
+
+// Element j (even) and j + 1 of a head at float i0 of Q, turned by the angle of pair j / 2 at pos.
+vec2 rotated(uint i0, uint j, uint pos) {
+  const vec2 v = vec2(texelFetch(Q, int(i0 + j)).x, texelFetch(Q, int(i0 + j + 1)).x);
+  const vec2 cs = texelFetch(Table, int(pos * (p.head_dim / 2) + j / 2)).xy;
+  return vec2(v.x * cs.x - v.y * cs.y, v.x * cs.y + v.y * cs.x);
+}
+#endif
 
 shared vec2 ml_s[LANES];
 shared vec4 o_s[LANES * HV];
@@ -39,18 +57,32 @@ void main() {
   const bool valid = t < p.n;
   const uint pos = step.pos0 + min(t, p.n - 1);
   const uint t_begin = s * p.split_len;
-  const uint t_end = valid ? min(t_begin + p.split_len, pos + 1) : 0;
+#ifdef FUSED_ROPE
+  const uint own = 1;  // the query's own position is scored after the loop, from q/k/v
+#else
+  const uint own = 0;
+#endif
+  const uint t_end = valid ? min(t_begin + p.split_len, pos + 1 - own) : 0;
   // The workgroup's last position: of its last valid query (uniform loop bound).
   const uint last_t = min(gl_WorkGroupID.x * p.query_lanes + p.query_lanes, p.n) - 1;
-  const uint wg_end = min(t_begin + p.split_len, step.pos0 + last_t + 1);
+  const uint wg_end = min(t_begin + p.split_len, step.pos0 + last_t + 1 - own);
   const float neg_inf = uintBitsToFloat(0xFF800000u);
 
   vec4 q[HV];
   const uint q0 = p.q_offset + min(t, p.n - 1) * p.q_stride + h * p.head_dim;
   [[unroll]] for (uint d = 0; d < HV; ++d) {
     q[d] = vec4(0.0);
+#ifdef FUSED_ROPE
+    for (uint c = 0; c < 4; c += 2)
+      if (4 * d + c < p.head_dim) {
+        const vec2 r = rotated(q0, 4 * d + c, pos);
+        q[d][c] = r.x;
+        q[d][c + 1] = r.y;
+      }
+#else
     for (uint c = 0; c < 4; ++c)
       if (4 * d + c < p.head_dim) q[d][c] = texelFetch(Q, int(q0 + 4 * d + c)).x;
+#endif
     q[d] *= p.scale;
   }
   const uint kv0 = (h / (p.n_heads / p.n_kv_heads)) * HV;
@@ -70,6 +102,39 @@ void main() {
     [[unroll]] for (uint d = 0; d < HV; ++d) o[d] = o[d] * corr + w * texelFetch(VCache, base + int(d));
     m = m_new;
   }
+#ifdef FUSED_ROPE
+  if (valid && first == 0 && pos >= t_begin && pos < t_begin + p.split_len) {
+    // The query's own position: k rotated and v as they come from the q/k/v buffer.
+    const uint kvh = h / (p.n_heads / p.n_kv_heads);
+    const uint k0 = p.k_offset + kvh * p.head_dim, v0 = p.v_offset + kvh * p.head_dim;
+    const bool write = h % (p.n_heads / p.n_kv_heads) == 0;  // one workgroup per kv head writes the cache
+    const uint row0 = (pos * row_vec4s + kv0) * 4;
+    float score = 0.0;
+    [[unroll]] for (uint d = 0; d < HV; ++d)
+      for (uint c = 0; c < 4; c += 2) {
+        const uint j = 4 * d + c;
+        const vec2 k = j < p.head_dim ? rotated(k0, j, pos) : vec2(0.0);
+        score += q[d][c] * k.x + q[d][c + 1] * k.y;
+        if (write) {
+          k_out[row0 + j] = k.x;
+          k_out[row0 + j + 1] = k.y;
+        }
+      }
+    const float m_new = max(m, score);
+    const float corr = m == neg_inf ? 0.0 : exp(m - m_new);
+    const float w = exp(score - m_new);
+    l = l * corr + w;
+    [[unroll]] for (uint d = 0; d < HV; ++d) {
+      vec4 v = vec4(0.0);
+      for (uint c = 0; c < 4; ++c)
+        if (4 * d + c < p.head_dim) v[c] = texelFetch(Q, int(v0 + 4 * d + c)).x;
+      if (write)
+        for (uint c = 0; c < 4; ++c) v_out[row0 + 4 * d + c] = v[c];
+      o[d] = o[d] * corr + w * v;
+    }
+    m = m_new;
+  }
+#endif
 
   if (stride > 1) {
     // One query over all invocations: merge their states into invocation 0.

@@ -5,8 +5,13 @@
 // hold NaN, so any read past the causal limit fails; the output is poisoned around its rows.
 // Tolerance: |out - ref| <= 2e-5 * max_t |v_t| per element (softmax weights sum to one; scores
 // and sums are accumulated in fp32 in another order than the reference).
+// The decode kernel fused with the rotary embedding (attention_rope) against model::rope followed
+// by model::attention: raw q, k, v in one buffer (NaN around them), cache rows from the query's
+// position on NaN (the kernel must score its own position from q/k/v, not the cache); the output,
+// and the cache row it writes (rotated k within 1e-6 of its magnitude, v exact, padding zero).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -94,6 +99,88 @@ INSTANTIATE_TEST_SUITE_P(Shapes, AttentionKernel, ::testing::ValuesIn(kCases), [
          "_n" + std::to_string(c.n);
 });
 
+struct RopeCase {
+  kernels::HeadShape shape;
+  uint32_t seq_len, pos;
+};
+
+class AttentionRopeKernel : public test::GpuTest, public ::testing::WithParamInterface<RopeCase> {};
+
+TEST_P(AttentionRopeKernel, MatchesRopeThenAttention) {
+  const RopeCase c = GetParam();
+  const auto& s = c.shape;
+  const uint64_t seed = test::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  const float theta = 10000.0f;
+  const uint32_t dim = s.n_heads * s.head_dim, kv_dim = s.n_kv_heads * s.head_dim;
+  std::vector<float> keys = test::random_normal(size_t(c.pos + 1) * kv_dim, seed);
+  std::vector<float> values = test::random_normal(keys.size(), seed + 1);
+  const auto q = test::random_normal(dim, seed + 2);
+  // Raw q, k, v of the new token: k and v are the last rows of keys and values before rotation.
+  const std::vector<float> k_raw(keys.end() - kv_dim, keys.end());
+  std::vector<float> q_rot = q;
+  model::rope(q_rot, c.pos, s.head_dim, theta);
+  model::rope(std::span<float>(keys).subspan(size_t(c.pos) * kv_dim), c.pos, s.head_dim, theta);
+
+  kernels::KvCache cache(gpu(), s, c.seq_len, 1);
+  const uint32_t row = s.cache_row_floats(), hp = s.head_vec4s() * 4;
+  std::vector<float> kc(size_t(c.seq_len) * row, std::nanf("")), vc(kc.size(), std::nanf(""));
+  for (uint32_t t = 0; t < c.pos; ++t)
+    for (uint32_t h = 0; h < s.n_kv_heads; ++h)
+      for (uint32_t d = 0; d < hp; ++d) {
+        const size_t ci = size_t(t) * row + h * hp + d, i = size_t(t) * kv_dim + h * s.head_dim + d;
+        kc[ci] = d < s.head_dim ? keys[i] : 0.0f;
+        vc[ci] = d < s.head_dim ? values[i] : 0.0f;
+      }
+  cache.keys(0).upload(kc.data(), kc.size() * 4);
+  cache.values(0).upload(vc.data(), vc.size() * 4);
+
+  const uint32_t q_off = 4, k_off = q_off + dim + 2, v_off = k_off + kv_dim + 6, out_off = 8;
+  std::vector<float> qkv(v_off + kv_dim + 4, std::nanf(""));
+  std::copy(q.begin(), q.end(), qkv.begin() + q_off);
+  std::copy(k_raw.begin(), k_raw.end(), qkv.begin() + k_off);
+  std::copy(values.end() - kv_dim, values.end(), qkv.begin() + v_off);
+  vk::Buffer qb(ctx(), qkv.size() * 4);
+  qb.upload(qkv.data(), qkv.size() * 4);
+  vk::Buffer out = test::poisoned_buffer(ctx(), out_off + dim + 8);
+  vk::Buffer step = test::step_buffer(ctx(), c.pos);
+  kernels::AttentionScratch scratch(gpu(), s, c.seq_len);
+  kernels::RopeTable table(gpu(), s.head_dim, c.seq_len, theta);
+  kernels::Attention att(gpu(), cache, 0, scratch, qb, step, out, &table);
+  vk::CommandBuffer cmd(ctx());
+  att.record(cmd, {1, q_off, 0, out_off, 0, true, k_off, v_off});
+  cmd.submit_and_wait();
+  const auto got = test::download_floats(out);
+
+  float vmax = 0, kmax = 0;
+  for (float v : values) vmax = std::max(vmax, std::abs(v));
+  for (float k : keys) kmax = std::max(kmax, std::abs(k));
+  std::vector<float> ref(dim), scratch_ref(c.seq_len);
+  model::attention(ref, q_rot, keys, values, c.pos, s.n_heads, s.n_kv_heads, s.head_dim, scratch_ref);
+  for (uint32_t i = 0; i < dim; ++i) ASSERT_NEAR(got[out_off + i], ref[i], 2e-5 * vmax) << "element " << i;
+  for (size_t i = 0; i < got.size(); ++i)
+    if (i < out_off || i >= out_off + dim) ASSERT_TRUE(test::is_poison(got[i])) << "written outside the output at " << i;
+  const auto kgot = test::download_floats(cache.keys(0)), vgot = test::download_floats(cache.values(0));
+  for (uint32_t h = 0; h < s.n_kv_heads; ++h)
+    for (uint32_t d = 0; d < hp; ++d) {
+      const size_t ci = size_t(c.pos) * row + h * hp + d, i = size_t(c.pos) * kv_dim + h * s.head_dim + d;
+      ASSERT_NEAR(kgot[ci], d < s.head_dim ? keys[i] : 0.0f, 1e-6 * kmax) << "key head " << h << " element " << d;
+      ASSERT_EQ(vgot[ci], d < s.head_dim ? values[i] : 0.0f) << "value head " << h << " element " << d;
+    }
+  // Rows past the position are untouched (still NaN).
+  if (c.pos + 1 < c.seq_len) ASSERT_TRUE(std::isnan(kgot[size_t(c.pos + 1) * row]));
+}
+
+const RopeCase kRopeCases[] = {{{6, 6, 48}, 256, 0},   {{6, 6, 48}, 256, 200}, {{4, 2, 6}, 100, 57},
+                               {{3, 1, 10}, 1100, 1099}, {{3, 1, 10}, 1100, 256}, {{8, 2, 256}, 130, 65},
+                               {{2, 2, 128}, 600, 300}};
+
+INSTANTIATE_TEST_SUITE_P(Shapes, AttentionRopeKernel, ::testing::ValuesIn(kRopeCases), [](const auto& info) {
+  const RopeCase& c = info.param;
+  return "h" + std::to_string(c.shape.n_heads) + "_kv" + std::to_string(c.shape.n_kv_heads) + "_d" +
+         std::to_string(c.shape.head_dim) + "_ctx" + std::to_string(c.seq_len) + "_pos" + std::to_string(c.pos);
+});
+
 class AttentionArgs : public test::GpuTest {};
 
 TEST_F(AttentionArgs, RefusesSmallBuffers) {
@@ -105,6 +192,11 @@ TEST_F(AttentionArgs, RefusesSmallBuffers) {
   vk::CommandBuffer cmd(ctx());
   EXPECT_THROW(att.record(cmd, {5, 0, 16, 0, 16}), Error);  // the queries do not fit
   EXPECT_THROW(att.record(cmd, {2, 0, 16, 0, 16}), Error);  // the output holds one query
+  EXPECT_THROW(att.record(cmd, {1, 0, 16, 0, 16, true, 16, 32}), Error);  // no rope table bound
+  kernels::RopeTable table(gpu(), 8, 16, 10000.0f);
+  kernels::Attention fused(gpu(), cache, 0, scratch, q, step, out, &table);
+  EXPECT_THROW(fused.record(cmd, {2, 0, 16, 0, 16, true, 16, 32}), Error);  // one query only
+  EXPECT_THROW(fused.record(cmd, {1, 0, 16, 0, 16, true, 16, 60}), Error);  // v past the buffer
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Split geometry, scratch allocation and dispatch of the attention passes.
 #include "kernels/attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -28,7 +29,7 @@ AttentionScratch::AttentionScratch(Gpu& gpu, const HeadShape& shape, uint32_t se
 }
 
 Attention::Attention(Gpu& gpu, const KvCache& cache, uint32_t layer, const AttentionScratch& scratch,
-                     const vk::Buffer& q, const vk::Buffer& step, const vk::Buffer& out)
+                     const vk::Buffer& q, const vk::Buffer& step, const vk::Buffer& out, const RopeTable* rope)
     : shape_(cache.shape()), seq_len_(cache.seq_len()), scratch_(&scratch), q_bytes_(q.size()), out_bytes_(out.size()) {
   const auto texel = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
   const auto storage = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
@@ -40,6 +41,19 @@ Attention::Attention(Gpu& gpu, const KvCache& cache, uint32_t layer, const Atten
                                    vk::Binding::texel(cache.value_texels(layer)), vk::Binding::storage(step),
                                    vk::Binding::storage(scratch.max_sum()), vk::Binding::storage(scratch.values()),
                                    vk::Binding::storage(out)});
+  if (rope) {
+    if (rope->head_dim() != shape_.head_dim || rope->seq_len() < seq_len_)
+      throw Error("attention: the rope table does not match the heads or the cache");
+    fused_ = &gpu.kernel("attention_rope", {texel, texel, texel, storage, storage, storage, storage, texel, storage, storage},
+                         sizeof(AttentionParams), {shape_.head_vec4s()});
+    fused_set_ = vk::DescriptorSet(
+        gpu.ctx(), *fused_,
+        {vk::Binding::texel(q_texels_), vk::Binding::texel(cache.key_texels(layer)),
+         vk::Binding::texel(cache.value_texels(layer)), vk::Binding::storage(step),
+         vk::Binding::storage(scratch.max_sum()), vk::Binding::storage(scratch.values()), vk::Binding::storage(out),
+         vk::Binding::texel(rope->texels()), vk::Binding::storage(cache.keys(layer)),
+         vk::Binding::storage(cache.values(layer))});
+  }
   if (scratch.n_splits() == 1) return;  // pass 2 never runs: its pipeline is not built
   combine_ = &gpu.kernel("attention_combine", {storage, texel, storage}, sizeof(AttentionParams));
   combine_set_ = vk::DescriptorSet(gpu.ctx(), *combine_,
@@ -53,6 +67,13 @@ void Attention::record(vk::CommandBuffer& cmd, const AttentionArgs& a) const {
   if ((uint64_t(a.q_offset) + uint64_t(a.n - 1) * a.q_stride + dim) * 4 > q_bytes_ ||
       (uint64_t(a.out_offset) + uint64_t(a.n - 1) * a.out_stride + dim) * 4 > out_bytes_)
     throw Error("attention: the query or output buffer is too small for " + std::to_string(a.n) + " queries");
+  if (a.rope) {
+    if (!fused_) throw Error("attention: rope requested but no rope table is bound");
+    if (a.n != 1) throw Error("attention: rope is fused for one query only");
+    const uint32_t kv_dim = shape_.n_kv_heads * shape_.head_dim;
+    if ((uint64_t(std::max(a.k_offset, a.v_offset)) + kv_dim) * 4 > q_bytes_)
+      throw Error("attention: the new key or value lies outside the query buffer");
+  }
   const bool split = a.n == 1;
   AttentionParams p{a.n,
                     shape_.n_heads,
@@ -66,8 +87,10 @@ void Attention::record(vk::CommandBuffer& cmd, const AttentionArgs& a) const {
                     a.out_offset,
                     a.out_stride,
                     float(1.0 / std::sqrt(double(shape_.head_dim))),
-                    split ? 1 : kLanes};
-  cmd.dispatch(*scores_, scores_set_, p, (a.n + p.query_lanes - 1) / p.query_lanes, shape_.n_heads, p.n_splits);
+                    split ? 1 : kLanes,
+                    a.k_offset,
+                    a.v_offset};
+  cmd.dispatch(a.rope ? *fused_ : *scores_, a.rope ? fused_set_ : scores_set_, p, (a.n + p.query_lanes - 1) / p.query_lanes, shape_.n_heads, p.n_splits);
   if (p.n_splits == 1) return;
   cmd.barrier();
   cmd.dispatch(*combine_, combine_set_, p, shape_.n_heads, a.n);

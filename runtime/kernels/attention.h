@@ -4,12 +4,15 @@
 // and value read. One query is split over positions (pass 1) and merged (pass 2,
 // shaders/attention_combine.comp), so a long context spreads over many workgroups; splits past
 // the query's position end at once, so the cost follows the context actually used.
+// Built with a RopeTable, one query can also run fused with the rotary embedding and the KV-cache
+// write (attention_rope, replacing Rope for decode steps: one dispatch less per layer).
 #pragma once
 
 #include <cstdint>
 
 #include "kernels/gpu.h"
 #include "kernels/kv_cache.h"
+#include "kernels/rope.h"
 #include "vk/buffer.h"
 #include "vk/commands.h"
 
@@ -34,32 +37,38 @@ class AttentionScratch {
 
 // Queries at q_offset + t * q_stride (heads of head_dim floats, head-major) for t < n, at
 // positions step.pos0 + t; outputs at out_offset + t * out_stride in the same layout.
+// With rope (one query, an Attention built with a RopeTable): q is not yet rotated, and the new k
+// and v are read at k_offset and v_offset of the same buffer, rotated and written to the cache.
 struct AttentionArgs {
   uint32_t n = 1;
   uint32_t q_offset = 0;
   uint32_t q_stride = 0;
   uint32_t out_offset = 0;
   uint32_t out_stride = 0;
+  bool rope = false;
+  uint32_t k_offset = 0;
+  uint32_t v_offset = 0;
 };
 
 class Attention {
  public:
   // Binds layer `layer` of the cache, the shared scratch, the query and output float buffers and
-  // the step buffer.
+  // the step buffer; with a rope table, also the fused decode kernel.
   Attention(Gpu& gpu, const KvCache& cache, uint32_t layer, const AttentionScratch& scratch, const vk::Buffer& q,
-            const vk::Buffer& step, const vk::Buffer& out);
+            const vk::Buffer& step, const vk::Buffer& out, const RopeTable* rope = nullptr);
   // Records pass 1, then (one query with several splits) a barrier and pass 2.
   void record(vk::CommandBuffer& cmd, const AttentionArgs& args) const;
 
  private:
   const vk::Kernel* scores_;
   const vk::Kernel* combine_ = nullptr;  // with several splits only
+  const vk::Kernel* fused_ = nullptr;    // with a rope table only
   HeadShape shape_;
   uint32_t seq_len_;
   const AttentionScratch* scratch_;
   uint64_t q_bytes_, out_bytes_;
   vk::BufferView q_texels_;
-  vk::DescriptorSet scores_set_, combine_set_;
+  vk::DescriptorSet scores_set_, combine_set_, fused_set_;
 };
 
 }  // namespace bitlens::kernels

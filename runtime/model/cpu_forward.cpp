@@ -35,6 +35,13 @@ CpuForward::CpuForward(Model model) : model_(std::move(model)) {
   value_cache_.resize(key_cache_.size());
 }
 
+void CpuForward::assume_cached(uint32_t positions) {
+  if (positions > model_.config.seq_len)
+    throw Error("assume_cached: " + std::to_string(positions) + " positions exceed the model's context of " +
+                std::to_string(model_.config.seq_len));
+  cached_ = positions;
+}
+
 std::span<const float> CpuForward::prefill(std::span<const uint32_t> tokens, uint32_t start_pos, bool all_logits) {
   const ModelConfig& c = model_.config;
   if (tokens.empty()) throw Error("prefill: no tokens");

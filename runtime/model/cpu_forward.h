@@ -22,6 +22,9 @@ class CpuForward final : public Forward {
   std::string name() const override { return "cpu"; }
   std::span<const float> prefill(std::span<const uint32_t> tokens, uint32_t start_pos, bool all_logits) override;
   void reset() override { cached_ = 0; }
+  // Benchmarks: go on as if positions [0, positions) were cached (their keys and values are
+  // whatever the cache holds, zeros where no call wrote them); logits after it are for timing only.
+  void assume_cached(uint32_t positions);
 
   const Model& model() const { return model_; }
 

@@ -131,6 +131,29 @@ uint64_t VulkanForward::weight_bytes() const {
   return b;
 }
 
+uint64_t VulkanForward::bytes_per_token(uint32_t context) const {
+  const ModelConfig& c = config_;
+  const uint64_t embedding_row = embedding_->bytes() / c.vocab_size;
+  const uint64_t output = classifier_matrix_ ? classifier_matrix_->bytes() + embedding_row : embedding_->bytes();
+  const uint64_t cache_row = uint64_t(cache_->shape().cache_row_floats()) * 4;
+  return weight_bytes() - embedding_->bytes() - (classifier_matrix_ ? classifier_matrix_->bytes() : 0) + output +
+         uint64_t(c.n_layers) * 2 * cache_row * std::min(context, c.seq_len);
+}
+
+void VulkanForward::assume_cached(uint32_t positions) {
+  if (positions > config_.seq_len)
+    throw Error("assume_cached: " + std::to_string(positions) + " positions exceed the model's context of " +
+                std::to_string(config_.seq_len));
+  if (!cache_zeroed_) {
+    for (uint32_t l = 0; l < cache_->layers(); ++l) {
+      cache_->keys(l).fill(0);
+      cache_->values(l).fill(0);
+    }
+    cache_zeroed_ = true;
+  }
+  filled_ = positions;
+}
+
 std::span<const float> VulkanForward::prefill(std::span<const uint32_t> tokens, uint32_t start_pos, bool all_logits) {
   const ModelConfig& c = config_;
   if (tokens.empty()) throw Error("prefill: no tokens");

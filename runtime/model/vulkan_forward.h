@@ -10,7 +10,8 @@
 //               x += w2(silu(w1(n)) * w3(n))                          n = rmsnorm(x, rms_ffn)
 //   logits = classifier(rmsnorm(x, rms_final))
 // Residual adds are fused: into the mat-vec (accumulate) for plain layers, into the next RMSNorm
-// for layers with an output rotation.
+// for layers with an output rotation. The rotary embedding is fused with the KV-cache write, and
+// for one token (decode) both are fused into the attention kernel.
 #pragma once
 
 #include <cstdint>
@@ -58,10 +59,17 @@ class VulkanForward final : public Forward {
   // are split into several, in order.
   std::span<const float> prefill(std::span<const uint32_t> tokens, uint32_t start_pos, bool all_logits) override;
   void reset() override { filled_ = 0; }
+  // Benchmarks: go on as if positions [0, positions) were cached, so that a step at a late position
+  // is timed without prefilling the ones before it. Their keys and values are whatever the cache
+  // holds (zeros where no call wrote them): logits after it are for timing only.
+  void assume_cached(uint32_t positions);
 
   // Bytes of weights and of the KV cache on the device.
   uint64_t weight_bytes() const;
   uint64_t kv_cache_bytes() const { return cache_->bytes(); }
+  // Bytes one decode step at `context` positions (itself included) reads from memory: every block
+  // linear and norm, the classifier, one embedding row, and the keys and values of the context.
+  uint64_t bytes_per_token(uint32_t context) const;
   // Per-op device time summed over the calls since construction (profile mode only).
   const std::map<std::string, kernels::OpTime>& profile() const { return profile_; }
 
@@ -91,6 +99,7 @@ class VulkanForward final : public Forward {
   uint32_t max_batch_;
   uint32_t dim_stride_, kv_stride_, qkv_stride_, hidden_stride_;
   uint32_t filled_ = 0;  // positions [0, filled_) hold keys and values
+  bool cache_zeroed_ = false;  // assume_cached cleared the cache once
 
   // Host-written inputs, device outputs, and their staging copies when not mapped.
   vk::Buffer tokens_, step_, host_in_, host_out_;

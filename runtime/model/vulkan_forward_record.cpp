@@ -39,7 +39,8 @@ void VulkanForward::build_layers(const PackedModel& model) {
         std::vector<LinearTarget>{{"w2", lin(Linear::W2), layer.w2_rotated ? &y_ : &x_, 0, ds, !layer.w2_rotated}},
         *rotation_scratch_);
     layer.rope = std::make_unique<kernels::Rope>(*gpu_, *rope_table_, *cache_, l, qkv_, step_);
-    layer.attention = std::make_unique<kernels::Attention>(*gpu_, *cache_, l, *attention_scratch_, qkv_, step_, att_);
+    layer.attention =
+        std::make_unique<kernels::Attention>(*gpu_, *cache_, l, *attention_scratch_, qkv_, step_, att_, rope_table_.get());
     layers_.push_back(std::move(layer));
   }
 }
@@ -98,9 +99,16 @@ void VulkanForward::record_layer(kernels::Recording& rec, uint32_t l, uint32_t n
   rec.barrier();
   layer.qkv->record(rec, n);
   rec.barrier();
-  rec.op("rope", [&](vk::CommandBuffer& cmd) { layer.rope->record(cmd, {n, 0, ds, ds + kv_stride_, qkv_stride_}); });
-  rec.barrier();
-  rec.op("attention", [&](vk::CommandBuffer& cmd) { layer.attention->record(cmd, {n, 0, qkv_stride_, 0, ds}); });
+  if (n == 1) {
+    // Decode: the rotary embedding and the cache write run inside the attention kernel.
+    rec.op("attention", [&](vk::CommandBuffer& cmd) {
+      layer.attention->record(cmd, {1, 0, qkv_stride_, 0, ds, true, ds, ds + kv_stride_});
+    });
+  } else {
+    rec.op("rope", [&](vk::CommandBuffer& cmd) { layer.rope->record(cmd, {n, 0, ds, ds + kv_stride_, qkv_stride_}); });
+    rec.barrier();
+    rec.op("attention", [&](vk::CommandBuffer& cmd) { layer.attention->record(cmd, {n, 0, qkv_stride_, 0, ds}); });
+  }
   rec.barrier();
   layer.wo->record(rec, n);
   rec.barrier();

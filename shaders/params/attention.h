@@ -27,10 +27,12 @@ struct AttentionParams {
   uint out_stride;   // floats between queries of the output
   float scale;       // 1 / sqrt(head_dim)
   uint query_lanes;  // queries per workgroup: 8 (batches) or 1 (one query)
+  uint k_offset;     // attention_rope only: first float of the new k and v in the q buffer
+  uint v_offset;
 };
 
 #ifdef __cplusplus
-static_assert(sizeof(AttentionParams) == 52);
+static_assert(sizeof(AttentionParams) == 60);
 }  // namespace bitlens::kernels
 #endif
 
