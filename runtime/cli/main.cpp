@@ -1,8 +1,10 @@
-// The `bitlens` command line: one subcommand per file (run, eval, convert). Every error ends as
+// The `bitlens` command line: one subcommand per file (run, eval, convert, devices). Every error ends as
 // one line "bitlens: <message>" and a non-zero exit status.
+#include <csignal>
 #include <iostream>
 
 #include "cli/cli.h"
+#include "common/cancel.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"bitlens: ultra-low-bit LLaMA quantization, Vulkan inference and an inspector", "bitlens"};
@@ -11,6 +13,7 @@ int main(int argc, char** argv) {
   bitlens::cli::add_run_command(app);
   bitlens::cli::add_eval_command(app);
   bitlens::cli::add_convert_command(app);
+  bitlens::cli::add_devices_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -20,6 +23,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::cerr << "bitlens: " << e.what() << " (see bitlens --help)\n";
     return 2;
+  } catch (const bitlens::CancelledError& e) {
+    std::cout << std::flush;
+    std::cerr << "bitlens: " << e.what() << "\n";
+    return 128 + (e.signal ? e.signal : SIGINT);  // the shell's status for a process ended by the signal
   } catch (const std::exception& e) {
     std::cout << std::flush;
     std::cerr << "bitlens: " << e.what() << "\n";
