@@ -1,5 +1,5 @@
-// The `bitlens` command line: one subcommand per file (run, eval, convert, devices). Every error ends as
-// one line "bitlens: <message>" and a non-zero exit status.
+// The `bitlens` command line: one subcommand per file (run, eval, convert, quantize, devices). Every
+// error ends as one line "bitlens: <message>" and a non-zero exit status.
 #include <csignal>
 #include <iostream>
 
@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   bitlens::cli::add_run_command(app);
   bitlens::cli::add_eval_command(app);
   bitlens::cli::add_convert_command(app);
+  bitlens::cli::add_quantize_command(app);
   bitlens::cli::add_devices_command(app);
   try {
     app.parse(argc, argv);

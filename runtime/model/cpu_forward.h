@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -24,6 +25,12 @@ class CpuForward final : public Forward {
 
   const Model& model() const { return model_; }
 
+  // Sees the inputs of the block linears as they are computed (calibration capture): layer, site
+  // (0: attention input of wq/wk/wv, 1: attention output into wo, 2: FFN input of w1/w3, 3: SwiGLU
+  // hidden state into w2; calib::InputSite uses the same numbers) and n rows of the site's width.
+  using InputObserver = std::function<void(uint32_t layer, uint32_t site, std::span<const float> rows, uint32_t n)>;
+  void set_input_observer(InputObserver observer) { observer_ = std::move(observer); }
+
   // Positions processed together (bounds the scratch memory).
   static constexpr uint32_t kMaxBatch = 32;
 
@@ -37,6 +44,7 @@ class CpuForward final : public Forward {
   void reserve_positions(uint32_t positions);
 
   Model model_;
+  InputObserver observer_;
   uint32_t cached_ = 0;  // positions [0, cached_) hold valid keys and values
 
   // Scratch of one block of n positions, row-major per position.
