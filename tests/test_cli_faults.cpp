@@ -1,6 +1,6 @@
 // The `bitlens` executable under faults, run as a child process: each device fault, bad setting and
-// hostile file ends in one "bitlens: ..." line and a non-zero exit status, and Ctrl-C during
-// `convert` leaves no partial output.
+// hostile file ends in one "bitlens: ..." line and a non-zero exit status, and Ctrl-C, a full disk or
+// an unwritable folder during `convert` leaves no partial output.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <thread>
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "cli_process.h"
@@ -91,6 +92,19 @@ TEST_F(CliDeviceFaults, DeviceLost) {
                  {"the Vulkan device was lost", "VK_ERROR_DEVICE_LOST", "cannot continue"});
   expect_failure(test::run_bitlens({"devices", "--check"}, {{"BITLENS_FAULT", "meteor_strike"}}), 1,
                  {"BITLENS_FAULT=meteor_strike: unknown fault"});
+}
+
+TEST_F(CliDeviceFaults, RunOnTheGpuUnderFaults) {
+  const std::vector<std::string> run = {"run", test::stories15m_path(), "--backend", "vulkan", "-n", "8"};
+  // Device lost after a few submissions: the model is uploaded, generation fails.
+  expect_failure(test::run_bitlens(run, {{"BITLENS_FAULT", "device_lost:3"}}), 1,
+                 {"the Vulkan device was lost", "injected by BITLENS_FAULT=device_lost:3", "cannot continue"});
+  // The driver refuses an allocation part-way through uploading the model.
+  expect_failure(test::run_bitlens(run, {{"BITLENS_FAULT", "out_of_device_memory:4"}}), 1,
+                 {"out of device memory: ", "VK_ERROR_OUT_OF_DEVICE_MEMORY, injected by BITLENS_FAULT=out_of_device_memory:4"});
+  // A budget smaller than the model's 58 MiB of fp32 weights.
+  expect_failure(test::run_bitlens(run, {{"BITLENS_DEVICE_MEMORY_LIMIT", "16MiB"}}), 1,
+                 {"out of device memory: ", "does not fit in the device-memory limit of 16.0 MiB (BITLENS_DEVICE_MEMORY_LIMIT)"});
 }
 
 TEST(CliHostileFiles, EachGivesOneLineNamingTheFile) {
@@ -177,4 +191,39 @@ TEST(CliInterrupt, UnwritableOutputIsOneLineAndLeavesNothing) {
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.err.rfind("bitlens: " + out + ": cannot create a temporary file beside it", 0), 0u) << r.err;
   EXPECT_EQ(test::lines_of(r.err).size(), 1u);
+}
+
+TEST(CliInterrupt, DiskFullIsOneLineAndKeepsThePreviousOutput) {
+  // A 1 MiB file-size limit (ulimit -f) makes the write fail (EFBIG) on the same path as a full disk
+  // (ENOSPC): the error names the output, the temporary file goes, the previous output stays.
+  const test::TempDir dir;
+  const std::string out = dir.file("stories15M.gguf");
+  write_text_atomic(out, "previous contents");
+  rlimit old{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+  const rlimit small{rlim_t(1) << 20, old.rlim_max};
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  test::CliProcess p({"convert", test::stories15m_path(), "-o", out});
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old), 0);
+  const test::CliResult r = p.wait();
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "bitlens: " + out + ": write failed: File too large\n");
+  std::vector<std::string> left;
+  for (const auto& e : std::filesystem::directory_iterator(dir.file(""))) left.push_back(e.path().filename().string());
+  EXPECT_EQ(left, std::vector<std::string>{"stories15M.gguf"});
+  EXPECT_EQ(read_text_file(out), "previous contents");
+}
+
+TEST(CliInterrupt, CtrlCDuringEvalIsOneLineAndWritesNoReport) {
+  const test::TempDir dir;
+  const std::string report = dir.file("report.json");
+  // 300 windows take far longer than the wait before the signal on any machine this runs on.
+  test::CliProcess p({"eval", test::stories15m_path(), "--moby-dick", "--data", test::data_path(""), "--windows", "300",
+                      "--json", report});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  p.send(SIGINT);
+  const test::CliResult r = p.wait();
+  EXPECT_EQ(r.status, 130) << r.err;
+  EXPECT_EQ(r.err, "bitlens: interrupted by SIGINT while evaluating\n");
+  EXPECT_FALSE(std::filesystem::exists(report));
 }

@@ -7,6 +7,9 @@
 #include "common/cancel.h"
 
 int main(int argc, char** argv) {
+  // Past a file-size limit (ulimit -f), writes fail with EFBIG like those to a full disk, and end
+  // in one error with the temporary file removed, instead of SIGXFSZ killing the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"bitlens: ultra-low-bit LLaMA quantization, Vulkan inference and an inspector", "bitlens"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show the help of every command");

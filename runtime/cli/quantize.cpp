@@ -1,7 +1,8 @@
 // `bitlens quantize`: calibrate a model on text (captured through the CPU forward pass), choose
 // each linear layer's quantization (one spec for all, a recipe, or a budgeted allocation at a
 // target bits-per-weight), quantize, and write a .blq container; optionally evaluate the result
-// against the fp32 model (mean KL, top-1 agreement on Moby Dick, llama.cpp's protocol).
+// against the fp32 model (mean KL, top-1 agreement on Moby Dick, llama.cpp's protocol). Ctrl-C stops
+// it with no output written; finished steps are kept and a rerun resumes (quantize_checkpoint.h).
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -11,6 +12,8 @@
 
 #include "calib/capture.h"
 #include "cli/cli.h"
+#include "cli/quantize_checkpoint.h"
+#include "common/cancel.h"
 #include "common/error.h"
 #include "common/file_io.h"
 #include "eval/corpus.h"
@@ -18,6 +21,7 @@
 #include "model/container.h"
 #include "model/cpu_forward.h"
 #include "model/float_model.h"
+#include "model/model_loader.h"
 #include "quant/model_quant.h"
 
 namespace bitlens::cli {
@@ -33,29 +37,37 @@ struct QuantizeOptions {
 };
 
 // Calibration statistics from --calib-text, else from stories sampled from the model itself.
-calib::ModelStats calibrate(const QuantizeOptions& o, const LoadedModel& lm, std::string& source) {
+calib::ModelStats calibrate(const QuantizeOptions& o, const LoadedModel& lm, QuantizeCheckpoint& ck,
+                            std::string& source) {
   model::CpuForward forward(lm.model);
   std::string text;
   if (!o.calib_text.empty()) {
     text = read_text_file(o.calib_text);
     source = o.calib_text;
   } else {
-    ProgressBar bar("sampling calibration text");
-    text = eval::sampled_text(forward, lm.tokenizer, o.calib_tokens, o.calib_seed,
-                              [&](uint32_t d, uint32_t t) { bar.update(d, t); });
+    text = ck.text("calibration", [&] {
+      ProgressBar bar("sampling calibration text");
+      return eval::sampled_text(forward, lm.tokenizer, o.calib_tokens, o.calib_seed, [&](uint32_t d, uint32_t t) {
+        ck.check("sampling calibration text");
+        bar.update(d, t);
+      });
+    });
     source = "stories sampled from the model (seed " + std::to_string(o.calib_seed) + ")";
   }
   const std::vector<uint32_t> tokens = lm.tokenizer.encode(text, false, false);
   const auto seqs = calib::calibration_sequences(tokens, lm.tokenizer.bos(), lm.model.config.seq_len, o.calib_tokens);
   calib::ModelStats stats(lm.model.config);
   ProgressBar bar("capturing activations");
-  calib::capture(forward, seqs, stats, [&](size_t d, size_t t) { bar.update(d, t); });
+  calib::capture(forward, seqs, stats, [&](size_t d, size_t t) {
+    ck.check("capturing activations");
+    bar.update(d, t);
+  });
   return stats;
 }
 
 // The candidates of --candidates: every default one, or those of the listed methods.
 std::vector<quant::LayerMeasurement> measure(const QuantizeOptions& o, const model::Model& m,
-                                             const quant::CalibrationLookup& cal) {
+                                             const quant::CalibrationLookup& cal, QuantizeCheckpoint& ck) {
   std::vector<quant::Method> keep;
   if (o.candidates != "all") {
     std::stringstream ss(o.candidates);
@@ -71,7 +83,7 @@ std::vector<quant::LayerMeasurement> measure(const QuantizeOptions& o, const mod
       for (const auto& s : quant::default_candidates(w.rows, w.cols, cal(name)))
         if (keep.empty() || std::find(keep.begin(), keep.end(), s.method) != keep.end() || s.method == quant::Method::Float)
           specs.push_back(s);
-      out.push_back(quant::measure_layer(name, w.span(), w.rows, w.cols, cal(name), specs));
+      out.push_back(ck.measurement(name, [&] { return quant::measure_layer(name, w.span(), w.rows, w.cols, cal(name), specs); }));
       bar.update(out.size(), m.weights.layers.size() * model::kLinearsPerLayer);
     }
   return out;
@@ -86,8 +98,8 @@ quant::LinearSpec uniform_spec(const QuantizeOptions& o) {
 }
 
 quant::Recipe choose_recipe(const QuantizeOptions& o, const quant::Recipe& hand, const model::Model& m,
-                            const quant::CalibrationLookup& cal) {
-  if (o.target_bpw > 0.0) return quant::allocate_recipe(measure(o, m, cal), o.target_bpw, &hand);
+                            const quant::CalibrationLookup& cal, QuantizeCheckpoint& ck) {
+  if (o.target_bpw > 0.0) return quant::allocate_recipe(measure(o, m, cal, ck), o.target_bpw, &hand);
   if (!o.recipe.empty()) return hand;
   const quant::LinearSpec spec = uniform_spec(o);
   quant::Recipe r;
@@ -96,7 +108,8 @@ quant::Recipe choose_recipe(const QuantizeOptions& o, const quant::Recipe& hand,
   return r;
 }
 
-void evaluate(const QuantizeOptions& o, const LoadedModel& lm, const model::PackedModel& packed, nlohmann::json& report) {
+void evaluate(const QuantizeOptions& o, const LoadedModel& lm, const model::PackedModel& packed, const Cancellation& cancel,
+              nlohmann::json& report) {
   eval::WindowOptions w;
   w.window_len = std::min(256u, lm.model.config.seq_len);
   w.max_windows = o.eval_windows;
@@ -105,7 +118,10 @@ void evaluate(const QuantizeOptions& o, const LoadedModel& lm, const model::Pack
   const auto windows = eval::make_windows(tokens, lm.tokenizer.bos(), w);
   model::CpuForward ref(lm.model), test(model::to_float_model(packed));
   ProgressBar bar("evaluating");
-  const eval::CompareResult r = eval::compare(ref, test, windows, w, [&](uint32_t d, uint32_t t) { bar.update(d, t); });
+  const eval::CompareResult r = eval::compare(ref, test, windows, w, [&](uint32_t d, uint32_t t) {
+    cancel.check("evaluating");
+    bar.update(d, t);
+  });
   bar.finish();
   std::cout << "Moby Dick 1-20, " << windows.size() << " windows: mean KL " << format_fixed(r.mean_kl(), 4)
             << ", top-1 agreement " << format_fixed(100.0 * r.top1_agreement(), 2) << "%, perplexity "
@@ -114,19 +130,29 @@ void evaluate(const QuantizeOptions& o, const LoadedModel& lm, const model::Pack
                     {"perplexity", r.test.perplexity()}, {"reference_perplexity", r.reference.perplexity()}};
 }
 
-void quantize(const QuantizeOptions& o) {
-  if (o.output.empty() && o.eval_windows == 0 && o.save_recipe.empty())
-    throw Error("quantize needs -o FILE, --save-recipe FILE or --eval N");
-  const quant::Recipe hand = o.recipe.empty() ? quant::Recipe{} : quant::load_recipe(o.recipe);
-  if (o.target_bpw <= 0.0 && o.recipe.empty()) uniform_spec(o);
-  const quant::Format embedding = quant::parse_format(o.embedding);
-  const LoadedModel lm = load_model_with_tokenizer(o.model, o.tokenizer);
+// Everything the output depends on: a rerun resumes only when this is unchanged.
+std::string job_key(const QuantizeOptions& o, const LoadedModel& lm) {
+  const auto file = [](const std::string& path) { return path.empty() ? std::string("-") : file_fingerprint(path); };
+  std::ostringstream k;
+  k << "bitlens quantize checkpoint 1\nmodel " << file(o.model) << "\ntokenizer "
+    << file(model::tokenizer_path_for(lm.model, o.tokenizer)) << "\nrecipe " << file(o.recipe) << "\ncalib-text "
+    << file(o.calib_text) << "\ncalib-tokens " << o.calib_tokens << " seed " << o.calib_seed << "\ntarget-bpw "
+    << o.target_bpw << " candidates " << o.candidates << "\nspec " << o.method << " " << o.bits << " " << o.group << " "
+    << o.rotation << " " << o.salient << "\nembedding " << o.embedding << " " << o.embedding_group << "\n";
+  return k.str();
+}
+
+void quantize(const QuantizeOptions& o, const Cancellation& cancel, QuantizeCheckpoint& ck, const LoadedModel& lm,
+              const quant::Recipe& hand, quant::Format embedding) {
   std::string calib_source;
-  const calib::ModelStats stats = calibrate(o, lm, calib_source);
+  const calib::ModelStats stats = calibrate(o, lm, ck, calib_source);
   const quant::CalibrationLookup cal = quant::calibration_lookup(stats);
-  quant::Recipe recipe = choose_recipe(o, hand, lm.model, cal);
+  quant::Recipe recipe = choose_recipe(o, hand, lm.model, cal, ck);
   const model::PackedModel packed =
-      quant::quantize_model(lm.model, recipe, cal, {quant::Format::F32, 64, embedding, o.embedding_group});
+      quant::quantize_model(lm.model, recipe, cal, {quant::Format::F32, 64, embedding, o.embedding_group},
+                            [&](const std::string& name, const std::function<model::PackedLinear()>& q) {
+                              return ck.linear(name, q);
+                            });
   recipe.weights = recipe.stored_bits = 0;
   for (size_t i = 0; i < packed.layers.size(); ++i)
     for (const auto& lin : packed.layers[i].linears) {
@@ -143,12 +169,30 @@ void quantize(const QuantizeOptions& o) {
                            {"recipe", nlohmann::json::parse(quant::recipe_json(recipe))}};
   if (!o.save_recipe.empty()) quant::save_recipe(o.save_recipe, recipe);
   if (!o.output.empty()) {
-    model::write_container(o.output, packed, {report["recipe"], report["calibration"]});
+    model::write_container(o.output, packed, {report["recipe"], report["calibration"]}, &cancel);
+    ck.finish();
     std::cout << "wrote " << o.output << "\n";
   }
-  if (o.eval_windows) evaluate(o, lm, packed, report);
+  if (o.eval_windows) evaluate(o, lm, packed, cancel, report);
   if (o.json == "-") std::cout << report.dump(2) << "\n";
   else if (!o.json.empty()) write_text_atomic(o.json, report.dump(2) + "\n");
+}
+
+void quantize(const QuantizeOptions& o) {
+  if (o.output.empty() && o.eval_windows == 0 && o.save_recipe.empty())
+    throw Error("quantize needs -o FILE, --save-recipe FILE or --eval N");
+  const quant::Recipe hand = o.recipe.empty() ? quant::Recipe{} : quant::load_recipe(o.recipe);
+  if (o.target_bpw <= 0.0 && o.recipe.empty()) uniform_spec(o);
+  const quant::Format embedding = quant::parse_format(o.embedding);
+  Cancellation cancel;
+  const SignalCancellation on_signal(cancel);
+  const LoadedModel lm = load_model_with_tokenizer(o.model, o.tokenizer);
+  QuantizeCheckpoint ck(o.output, job_key(o, lm), cancel);
+  try {
+    quantize(o, cancel, ck, lm, hand, embedding);
+  } catch (const CancelledError& e) {
+    throw ck.interrupted(e);
+  }
 }
 
 }  // namespace
