@@ -22,6 +22,7 @@ void add_eval_command(CLI::App& app);
 void add_convert_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_devices_command(CLI::App& app);
 
 struct LoadedModel {
   model::Model model;                        // a container's dequantized (fp32) model

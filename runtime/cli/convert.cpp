@@ -1,9 +1,10 @@
 // `bitlens convert`: export a model to GGUF F32/F16 (readable by llama.cpp, tokenizer embedded) or
-// to a llama2.c v1 checkpoint (.bin).
+// to a llama2.c v1 checkpoint (.bin). Ctrl-C (or SIGTERM) stops it with nothing written.
 #include <iostream>
 #include <memory>
 
 #include "cli/cli.h"
+#include "common/cancel.h"
 #include "common/error.h"
 #include "model/gguf_model.h"
 #include "model/llama2c.h"
@@ -23,15 +24,18 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 }
 
 void convert(const ConvertOptions& o) {
+  Cancellation cancel;
+  const SignalCancellation on_signal(cancel);
   if (ends_with(o.output, ".bin")) {
     if (o.f16) throw Error("--f16 applies to GGUF output only; llama2.c v1 checkpoints are fp32");
     const model::Model m = model::load_model(o.model);
-    model::write_llama2c(m, o.output, 1);
+    model::write_llama2c(m, o.output, 1, &cancel);
     std::cout << "wrote " << o.output << " (llama2.c v1, fp32; " << m.config.describe() << ")\n";
     return;
   }
   const LoadedModel loaded = load_model_with_tokenizer(o.model, o.tokenizer);
-  model::write_gguf(loaded.model, loaded.tokenizer, o.output, o.f16 ? model::GgmlType::F16 : model::GgmlType::F32);
+  model::write_gguf(loaded.model, loaded.tokenizer, o.output, o.f16 ? model::GgmlType::F16 : model::GgmlType::F32,
+                    &cancel);
   std::cout << "wrote " << o.output << " (GGUF " << (o.f16 ? "F16" : "F32") << "; " << loaded.model.config.describe()
             << ")\n";
 }

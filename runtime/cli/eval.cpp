@@ -1,10 +1,12 @@
 // `bitlens eval`: perplexity of a model over fixed windows of a text and, against a reference
 // model, mean KL divergence and top-1 agreement; a progress bar, and a JSON report on request.
+// Ctrl-C (or SIGTERM) stops it between windows with one line and no report written.
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
+#include "common/cancel.h"
 #include "common/error.h"
 #include "common/file_io.h"
 #include "eval/corpus.h"
@@ -25,7 +27,8 @@ struct EvalOptions {
 
 // The evaluation text and a description of where it came from.
 std::pair<std::string, std::string> eval_text(const EvalOptions& o, model::Forward& sampler_model,
-                                              const std::string& sampler_path, const model::Tokenizer& tokenizer) {
+                                              const std::string& sampler_path, const model::Tokenizer& tokenizer,
+                                              const Cancellation& cancel) {
   if (o.moby_dick) return {eval::moby_dick_text(o.data_dir + "/texts/moby-dick", 1, 20), "Moby Dick chapters 1-20"};
   if (!o.text_file.empty()) return {read_text_file(o.text_file), o.text_file};
   const uint32_t windows = o.windows.max_windows ? o.windows.max_windows : 64;
@@ -33,7 +36,10 @@ std::pair<std::string, std::string> eval_text(const EvalOptions& o, model::Forwa
   const uint32_t tokens = (windows - 1) * stride + o.windows.window_len * 2;  // one spare window for re-tokenizing
   ProgressBar bar("sampling");
   std::string text = eval::sampled_text(sampler_model, tokenizer, tokens, o.seed,
-                                        [&](uint32_t done, uint32_t total) { bar.update(done, total); });
+                                        [&](uint32_t done, uint32_t total) {
+                                          cancel.check("sampling the evaluation text");
+                                          bar.update(done, total);
+                                        });
   bar.finish();
   return {std::move(text), "stories sampled from " + sampler_path + " (seed " + std::to_string(o.seed) + ")"};
 }
@@ -41,6 +47,8 @@ std::pair<std::string, std::string> eval_text(const EvalOptions& o, model::Forwa
 void evaluate(const EvalOptions& o) {
   if (int(o.moby_dick) + int(o.sampled) + int(!o.text_file.empty()) != 1)
     throw Error("eval needs exactly one of --text FILE, --moby-dick, --sampled");
+  Cancellation cancel;
+  const SignalCancellation on_signal(cancel);
   LoadedModel test = load_model_with_tokenizer(o.model, o.tokenizer);
   const auto test_forward = make_forward(o.backend, test);
   std::unique_ptr<model::Forward> ref_forward;
@@ -55,7 +63,7 @@ void evaluate(const EvalOptions& o) {
                   std::to_string(f->config().seq_len));
 
   auto [text, source] =
-      eval_text(o, ref_forward ? *ref_forward : *test_forward, ref_forward ? o.reference : o.model, test.tokenizer);
+      eval_text(o, ref_forward ? *ref_forward : *test_forward, ref_forward ? o.reference : o.model, test.tokenizer, cancel);
   const std::vector<uint32_t> tokens = test.tokenizer.encode(text, true, false);
   const std::vector<eval::Window> windows = eval::make_windows(tokens, test.tokenizer.bos(), o.windows);
 
@@ -68,7 +76,10 @@ void evaluate(const EvalOptions& o) {
                              {"windows", windows.size()},
                              {"scored", o.windows.score_second_half ? "second half" : "all"}}}};
   ProgressBar bar("eval");
-  auto progress = [&](uint32_t done, uint32_t total) { bar.update(done, total); };
+  auto progress = [&](uint32_t done, uint32_t total) {
+    cancel.check("evaluating");
+    bar.update(done, total);
+  };
   std::cout << "text: " << source << ", " << tokens.size() << " tokens, " << windows.size() << " windows of "
             << o.windows.window_len << " (" << (o.windows.score_second_half ? "second half" : "all positions")
             << " scored)\n";

@@ -1,10 +1,15 @@
-// The `bitlens` command line: one subcommand per file (run, eval, convert, quantize, bench). Every error ends as
-// one line "bitlens: <message>" and a non-zero exit status.
+// The `bitlens` command line: one subcommand per file (run, eval, convert, quantize, bench,
+// devices). Every error ends as one line "bitlens: <message>" and a non-zero exit status.
+#include <csignal>
 #include <iostream>
 
 #include "cli/cli.h"
+#include "common/cancel.h"
 
 int main(int argc, char** argv) {
+  // Past a file-size limit (ulimit -f), writes fail with EFBIG like those to a full disk, and end
+  // in one error with the temporary file removed, instead of SIGXFSZ killing the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"bitlens: ultra-low-bit LLaMA quantization, Vulkan inference and an inspector", "bitlens"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show the help of every command");
@@ -13,6 +18,7 @@ int main(int argc, char** argv) {
   bitlens::cli::add_convert_command(app);
   bitlens::cli::add_quantize_command(app);
   bitlens::cli::add_bench_command(app);
+  bitlens::cli::add_devices_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -22,6 +28,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::cerr << "bitlens: " << e.what() << " (see bitlens --help)\n";
     return 2;
+  } catch (const bitlens::CancelledError& e) {
+    std::cout << std::flush;
+    std::cerr << "bitlens: " << e.what() << "\n";
+    return 128 + (e.signal ? e.signal : SIGINT);  // the shell's status for a process ended by the signal
   } catch (const std::exception& e) {
     std::cout << std::flush;
     std::cerr << "bitlens: " << e.what() << "\n";

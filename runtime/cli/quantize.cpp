@@ -4,6 +4,8 @@
 // against the fp32 model (mean KL, top-1 agreement on Moby Dick, llama.cpp's protocol). The ApiQ
 // methods (quantize_apiq.h) train every layer instead, at one spec or at the bits and group sizes a
 // budgeted GPTQ allocation chose (the budget less what the LoRA factors take).
+// Ctrl-C stops it with no output written; finished steps are kept and a rerun resumes
+// (quantize_checkpoint.h).
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -15,6 +17,8 @@
 #include "calib/capture.h"
 #include "cli/cli.h"
 #include "cli/quantize_apiq.h"
+#include "cli/quantize_checkpoint.h"
+#include "common/cancel.h"
 #include "common/error.h"
 #include "common/file_io.h"
 #include "eval/corpus.h"
@@ -22,6 +26,7 @@
 #include "model/container.h"
 #include "model/cpu_forward.h"
 #include "model/float_model.h"
+#include "model/model_loader.h"
 #include "quant/model_quant.h"
 
 namespace bitlens::cli {
@@ -39,15 +44,20 @@ struct QuantizeOptions {
 
 // The calibration sequences: --calib-text, else stories sampled from the model itself.
 std::vector<std::vector<uint32_t>> calibration_set(const QuantizeOptions& o, const LoadedModel& lm,
-                                                   model::CpuForward& forward, std::string& source) {
+                                                   model::CpuForward& forward, QuantizeCheckpoint& ck,
+                                                   std::string& source) {
   std::string text;
   if (!o.calib_text.empty()) {
     text = read_text_file(o.calib_text);
     source = o.calib_text;
   } else {
-    ProgressBar bar("sampling calibration text");
-    text = eval::sampled_text(forward, lm.tokenizer, o.calib_tokens, o.calib_seed,
-                              [&](uint32_t d, uint32_t t) { bar.update(d, t); });
+    text = ck.text("calibration", [&] {
+      ProgressBar bar("sampling calibration text");
+      return eval::sampled_text(forward, lm.tokenizer, o.calib_tokens, o.calib_seed, [&](uint32_t d, uint32_t t) {
+        ck.check("sampling calibration text");
+        bar.update(d, t);
+      });
+    });
     source = "stories sampled from the model (seed " + std::to_string(o.calib_seed) + ")";
   }
   const std::vector<uint32_t> tokens = lm.tokenizer.encode(text, false, false);
@@ -55,17 +65,21 @@ std::vector<std::vector<uint32_t>> calibration_set(const QuantizeOptions& o, con
 }
 
 // Calibration statistics of the calibration sequences.
-calib::ModelStats calibrate(model::CpuForward& forward, const std::vector<std::vector<uint32_t>>& seqs) {
+calib::ModelStats calibrate(model::CpuForward& forward, const std::vector<std::vector<uint32_t>>& seqs,
+                            QuantizeCheckpoint& ck) {
   calib::ModelStats stats(forward.config());
   ProgressBar bar("capturing activations");
-  calib::capture(forward, seqs, stats, [&](size_t d, size_t t) { bar.update(d, t); });
+  calib::capture(forward, seqs, stats, [&](size_t d, size_t t) {
+    ck.check("capturing activations");
+    bar.update(d, t);
+  });
   return stats;
 }
 
 // The candidates of --candidates: every default one, or those of the listed methods; for ApiQ the
 // unrotated GPTQ ones (the training starts from a plain group format).
 std::vector<quant::LayerMeasurement> measure(const QuantizeOptions& o, const model::Model& m,
-                                             const quant::CalibrationLookup& cal) {
+                                             const quant::CalibrationLookup& cal, QuantizeCheckpoint& ck) {
   std::vector<quant::Method> keep;
   const bool apiq = is_apiq_method(o.method);
   if (apiq) keep = {quant::Method::Gptq};
@@ -84,7 +98,7 @@ std::vector<quant::LayerMeasurement> measure(const QuantizeOptions& o, const mod
         if (apiq ? s.method == quant::Method::Gptq && s.rotation == quant::RotationMode::None
                  : keep.empty() || std::find(keep.begin(), keep.end(), s.method) != keep.end() || s.method == quant::Method::Float)
           specs.push_back(s);
-      out.push_back(quant::measure_layer(name, w.span(), w.rows, w.cols, cal(name), specs));
+      out.push_back(ck.measurement(name, [&] { return quant::measure_layer(name, w.span(), w.rows, w.cols, cal(name), specs); }));
       bar.update(out.size(), m.weights.layers.size() * model::kLinearsPerLayer);
     }
   return out;
@@ -99,13 +113,13 @@ quant::LinearSpec uniform_spec(const QuantizeOptions& o) {
 }
 
 quant::Recipe choose_recipe(const QuantizeOptions& o, const quant::Recipe& hand, const model::Model& m,
-                            const quant::CalibrationLookup& cal) {
+                            const quant::CalibrationLookup& cal, QuantizeCheckpoint& ck) {
   if (o.target_bpw > 0.0 && is_apiq_method(o.method)) {
     const double lora = lora_bpw(m.config, o.apiq.rank);
     if (o.target_bpw <= lora) throw Error("--target-bpw does not cover the LoRA factors of rank " + std::to_string(o.apiq.rank));
-    return quant::allocate_recipe(measure(o, m, cal), o.target_bpw - lora, &hand);
+    return quant::allocate_recipe(measure(o, m, cal, ck), o.target_bpw - lora, &hand);
   }
-  if (o.target_bpw > 0.0) return quant::allocate_recipe(measure(o, m, cal), o.target_bpw, &hand);
+  if (o.target_bpw > 0.0) return quant::allocate_recipe(measure(o, m, cal, ck), o.target_bpw, &hand);
   if (!o.recipe.empty()) return hand;
   const quant::LinearSpec spec = uniform_spec(o);
   quant::Recipe r;
@@ -114,7 +128,8 @@ quant::Recipe choose_recipe(const QuantizeOptions& o, const quant::Recipe& hand,
   return r;
 }
 
-void evaluate(const QuantizeOptions& o, const LoadedModel& lm, const model::PackedModel& packed, nlohmann::json& report) {
+void evaluate(const QuantizeOptions& o, const LoadedModel& lm, const model::PackedModel& packed, const Cancellation& cancel,
+              nlohmann::json& report) {
   eval::WindowOptions w;
   w.window_len = std::min(256u, lm.model.config.seq_len);
   w.max_windows = o.eval_windows;
@@ -123,7 +138,10 @@ void evaluate(const QuantizeOptions& o, const LoadedModel& lm, const model::Pack
   const auto windows = eval::make_windows(tokens, lm.tokenizer.bos(), w);
   model::CpuForward ref(lm.model), test(model::to_float_model(packed));
   ProgressBar bar("evaluating");
-  const eval::CompareResult r = eval::compare(ref, test, windows, w, [&](uint32_t d, uint32_t t) { bar.update(d, t); });
+  const eval::CompareResult r = eval::compare(ref, test, windows, w, [&](uint32_t d, uint32_t t) {
+    cancel.check("evaluating");
+    bar.update(d, t);
+  });
   bar.finish();
   std::cout << "Moby Dick 1-20, " << windows.size() << " windows: mean KL " << format_fixed(r.mean_kl(), 4)
             << ", top-1 agreement " << format_fixed(100.0 * r.top1_agreement(), 2) << "%, perplexity "
@@ -152,9 +170,9 @@ std::vector<std::array<train::ApiqOptions::LinearQuant, model::kLinearsPerLayer>
 // gets the formats trained.
 model::PackedModel train_apiq(const QuantizeOptions& o, const quant::Recipe& hand, const model::Model& m,
                               const std::vector<std::vector<uint32_t>>& seqs, const quant::CalibrationLookup& cal,
-                              quant::Format embedding, quant::Recipe& recipe, nlohmann::json& report) {
+                              QuantizeCheckpoint& ck, quant::Format embedding, quant::Recipe& recipe, nlohmann::json& report) {
   const auto bits = o.target_bpw > 0.0 || !o.recipe.empty()
-                        ? recipe_bits(choose_recipe(o, hand, m, cal), m.config.n_layers)
+                        ? recipe_bits(choose_recipe(o, hand, m, cal, ck), m.config.n_layers)
                         : std::vector<std::array<train::ApiqOptions::LinearQuant, model::kLinearsPerLayer>>{};
   model::PackedModel packed = apiq_model(m, seqs, o.apiq, o.bits, o.group, bits, embedding, o.embedding_group, report);
   for (uint32_t i = 0; i < packed.layers.size(); ++i)
@@ -167,31 +185,41 @@ model::PackedModel train_apiq(const QuantizeOptions& o, const quant::Recipe& han
   return packed;
 }
 
-void quantize(const QuantizeOptions& o) {
+// Everything the output depends on: a rerun resumes only when this is unchanged.
+std::string job_key(const QuantizeOptions& o, const LoadedModel& lm) {
+  const auto file = [](const std::string& path) { return path.empty() ? std::string("-") : file_fingerprint(path); };
+  std::ostringstream k;
+  k << "bitlens quantize checkpoint 1\nmodel " << file(o.model) << "\ntokenizer "
+    << file(model::tokenizer_path_for(lm.model, o.tokenizer)) << "\nrecipe " << file(o.recipe) << "\ncalib-text "
+    << file(o.calib_text) << "\ncalib-tokens " << o.calib_tokens << " seed " << o.calib_seed << "\ntarget-bpw "
+    << o.target_bpw << " candidates " << o.candidates << "\nspec " << o.method << " " << o.bits << " " << o.group << " "
+    << o.rotation << " " << o.salient << "\napiq " << o.apiq.rank << " " << o.apiq.epochs << " "
+    << o.apiq.regularizer << " " << o.apiq.lambda_reg << " " << o.apiq.seed << "\nembedding " << o.embedding << " "
+    << o.embedding_group << "\n";
+  return k.str();
+}
+
+void quantize(const QuantizeOptions& o, const Cancellation& cancel, QuantizeCheckpoint& ck, const LoadedModel& lm,
+              const quant::Recipe& hand, quant::Format embedding) {
   const auto start = std::chrono::steady_clock::now();
-  if (o.output.empty() && o.eval_windows == 0 && o.save_recipe.empty())
-    throw Error("quantize needs -o FILE, --save-recipe FILE or --eval N");
   const bool apiq = is_apiq_method(o.method);
-  if (apiq) validate_apiq(o.apiq);
-  const quant::Recipe hand = o.recipe.empty() ? quant::Recipe{} : quant::load_recipe(o.recipe);
-  if (apiq && o.target_bpw <= 0.0 && o.recipe.empty()) quant::validate({quant::Method::Rtn, o.bits, o.group});
-  else if (o.target_bpw <= 0.0 && o.recipe.empty()) uniform_spec(o);
-  const quant::Format embedding = quant::parse_format(o.embedding);
-  const LoadedModel lm = load_model_with_tokenizer(o.model, o.tokenizer);
   std::string calib_source;
   model::CpuForward forward(lm.model);
-  const auto seqs = calibration_set(o, lm, forward, calib_source);
+  const auto seqs = calibration_set(o, lm, forward, ck, calib_source);
   const bool need_stats = !apiq || o.target_bpw > 0.0 || !o.recipe.empty();
-  const calib::ModelStats stats = need_stats ? calibrate(forward, seqs) : calib::ModelStats(lm.model.config);
+  const calib::ModelStats stats = need_stats ? calibrate(forward, seqs, ck) : calib::ModelStats(lm.model.config);
   const quant::CalibrationLookup cal = quant::calibration_lookup(stats);
   nlohmann::json report;
   quant::Recipe recipe;
   model::PackedModel packed;
   if (apiq) {
-    packed = train_apiq(o, hand, lm.model, seqs, cal, embedding, recipe, report);
+    packed = train_apiq(o, hand, lm.model, seqs, cal, ck, embedding, recipe, report);
   } else {
-    recipe = choose_recipe(o, hand, lm.model, cal);
-    packed = quant::quantize_model(lm.model, recipe, cal, {quant::Format::F32, 64, embedding, o.embedding_group});
+    recipe = choose_recipe(o, hand, lm.model, cal, ck);
+    packed = quant::quantize_model(lm.model, recipe, cal, {quant::Format::F32, 64, embedding, o.embedding_group},
+                                   [&](const std::string& name, const std::function<model::PackedLinear()>& q) {
+                                     return ck.linear(name, q);
+                                   });
   }
   recipe.weights = recipe.stored_bits = 0;
   for (size_t i = 0; i < packed.layers.size(); ++i)
@@ -213,12 +241,33 @@ void quantize(const QuantizeOptions& o) {
   report["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!o.save_recipe.empty()) quant::save_recipe(o.save_recipe, recipe);
   if (!o.output.empty()) {
-    model::write_container(o.output, packed, {report["recipe"], report["calibration"]});
+    model::write_container(o.output, packed, {report["recipe"], report["calibration"]}, &cancel);
+    ck.finish();
     std::cout << "wrote " << o.output << "\n";
   }
-  if (o.eval_windows) evaluate(o, lm, packed, report);
+  if (o.eval_windows) evaluate(o, lm, packed, cancel, report);
   if (o.json == "-") std::cout << report.dump(2) << "\n";
   else if (!o.json.empty()) write_text_atomic(o.json, report.dump(2) + "\n");
+}
+
+void quantize(const QuantizeOptions& o) {
+  if (o.output.empty() && o.eval_windows == 0 && o.save_recipe.empty())
+    throw Error("quantize needs -o FILE, --save-recipe FILE or --eval N");
+  const bool apiq = is_apiq_method(o.method);
+  if (apiq) validate_apiq(o.apiq);
+  const quant::Recipe hand = o.recipe.empty() ? quant::Recipe{} : quant::load_recipe(o.recipe);
+  if (apiq && o.target_bpw <= 0.0 && o.recipe.empty()) quant::validate({quant::Method::Rtn, o.bits, o.group});
+  else if (o.target_bpw <= 0.0 && o.recipe.empty()) uniform_spec(o);
+  const quant::Format embedding = quant::parse_format(o.embedding);
+  Cancellation cancel;
+  const SignalCancellation on_signal(cancel);
+  const LoadedModel lm = load_model_with_tokenizer(o.model, o.tokenizer);
+  QuantizeCheckpoint ck(o.output, job_key(o, lm), cancel);
+  try {
+    quantize(o, cancel, ck, lm, hand, embedding);
+  } catch (const CancelledError& e) {
+    throw ck.interrupted(e);
+  }
 }
 
 }  // namespace

@@ -6,11 +6,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <utility>
 
+#include "common/cancel.h"
 #include "common/error.h"
 
 namespace bitlens {
@@ -18,7 +20,8 @@ namespace bitlens {
 static std::string errno_text() { return std::strerror(errno); }
 
 MappedFile::MappedFile(const std::string& path) : path_(path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO or a device must not wait for a writer; such files are refused below.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) throw FileError(path, "cannot open: " + errno_text());
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -90,7 +93,26 @@ bool file_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-void write_file_atomic(const std::string& path, std::span<const std::span<const uint8_t>> parts) {
+namespace {
+
+// Throws CancelledError naming `path` (after removing `tmp`) if `cancel` was requested.
+void check_cancel(const Cancellation* cancel, const std::string& path, const std::string& tmp) {
+  if (!cancel || !cancel->requested()) return;
+  ::unlink(tmp.c_str());
+  try {
+    cancel->check("writing " + path);
+  } catch (const CancelledError& e) {
+    throw CancelledError(std::string(e.what()) + ": nothing was written (" + path +
+                             (file_exists(path) ? " keeps its previous contents)" : " was not created)"),
+                         e.signal);
+  }
+}
+
+}  // namespace
+
+void write_file_atomic(const std::string& path, std::span<const std::span<const uint8_t>> parts,
+                       const Cancellation* cancel) {
+  constexpr size_t kChunk = size_t(4) << 20;  // bytes written between two checks of `cancel`
   const std::filesystem::path target(path);
   if (target.has_parent_path()) {
     std::error_code ec;
@@ -105,10 +127,16 @@ void write_file_atomic(const std::string& path, std::span<const std::span<const 
     ::unlink(tmp.c_str());
     throw FileError(path, what + ": " + err);
   };
+  auto cancelled = [&] {
+    if (!cancel || !cancel->requested()) return;
+    ::close(fd);
+    check_cancel(cancel, path, tmp);
+  };
   for (auto part : parts) {
     size_t done = 0;
     while (done < part.size()) {
-      const ssize_t n = ::write(fd, part.data() + done, part.size() - done);
+      cancelled();
+      const ssize_t n = ::write(fd, part.data() + done, std::min(part.size() - done, kChunk));
       if (n < 0) {
         if (errno == EINTR) continue;
         fail("write failed");
@@ -122,6 +150,7 @@ void write_file_atomic(const std::string& path, std::span<const std::span<const 
     ::unlink(tmp.c_str());
     throw FileError(path, "close failed: " + errno_text());
   }
+  check_cancel(cancel, path, tmp);
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string err = errno_text();
     ::unlink(tmp.c_str());
@@ -136,9 +165,9 @@ void write_file_atomic(const std::string& path, std::span<const std::span<const 
   }
 }
 
-void write_file_atomic(const std::string& path, std::span<const uint8_t> bytes) {
+void write_file_atomic(const std::string& path, std::span<const uint8_t> bytes, const Cancellation* cancel) {
   const std::span<const uint8_t> parts[] = {bytes};
-  write_file_atomic(path, parts);
+  write_file_atomic(path, parts, cancel);
 }
 
 void write_text_atomic(const std::string& path, const std::string& text) {

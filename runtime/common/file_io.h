@@ -40,9 +40,14 @@ class MappedFile {
 std::vector<uint8_t> read_file(const std::string& path);
 std::string read_text_file(const std::string& path);
 
-// Writes `parts` one after another to `path` atomically: a temp file beside it, fsync, rename.
-void write_file_atomic(const std::string& path, std::span<const std::span<const uint8_t>> parts);
-void write_file_atomic(const std::string& path, std::span<const uint8_t> bytes);
+class Cancellation;
+
+// Writes `parts` one after another to `path` atomically: a temp file beside it, fsync, rename. When
+// `cancel` is requested before the rename, the temp file is removed, `path` is left as it was, and
+// CancelledError is thrown.
+void write_file_atomic(const std::string& path, std::span<const std::span<const uint8_t>> parts,
+                       const Cancellation* cancel = nullptr);
+void write_file_atomic(const std::string& path, std::span<const uint8_t> bytes, const Cancellation* cancel = nullptr);
 void write_text_atomic(const std::string& path, const std::string& text);
 
 bool file_exists(const std::string& path);

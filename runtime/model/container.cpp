@@ -66,7 +66,8 @@ nlohmann::json config_json(const ModelConfig& c) {
 
 }  // namespace
 
-void write_container(const std::string& path, const PackedModel& m, const ContainerMetadata& metadata) {
+void write_container(const std::string& path, const PackedModel& m, const ContainerMetadata& metadata,
+                     const Cancellation* cancel) {
   std::vector<Blob> blobs;
   blobs.push_back(packed_blob("token_embedding", m.token_embedding));
   if (m.classifier) blobs.push_back(packed_blob("classifier", *m.classifier));
@@ -140,7 +141,7 @@ void write_container(const std::string& path, const PackedModel& m, const Contai
     parts.push_back({zeros.data(), size_t(pads[i])});
     parts.push_back(blobs[i].data);
   }
-  write_file_atomic(path, parts);
+  write_file_atomic(path, parts, cancel);
 }
 
 bool is_container(const std::string& path) {

@@ -20,7 +20,9 @@ struct ContainerMetadata {
   nlohmann::json calibration = nlohmann::json::object();  // what it was calibrated on
 };
 
-void write_container(const std::string& path, const PackedModel& model, const ContainerMetadata& metadata = {});
+// Stops with CancelledError, writing nothing, when `cancel` is requested (see write_file_atomic).
+void write_container(const std::string& path, const PackedModel& model, const ContainerMetadata& metadata = {},
+                     const Cancellation* cancel = nullptr);
 
 struct LoadedContainer {
   PackedModel model;

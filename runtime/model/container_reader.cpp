@@ -7,6 +7,7 @@
 #include "common/crc32.h"
 #include "common/error.h"
 #include "common/file_io.h"
+#include "common/json_input.h"
 #include "model/container.h"
 #include "model/container_format.h"
 #include "quant/lowbit.h"
@@ -81,11 +82,7 @@ class Reader {
   void read_metadata() {
     const auto text = file_.range(h_.metadata_offset, h_.metadata_bytes, "metadata");
     if (kCheckCrc && crc32(text) != h_.metadata_crc) fail("metadata checksum mismatch: the file is corrupted");
-    try {
-      meta_ = nlohmann::json::parse(text.begin(), text.end());
-    } catch (const nlohmann::json::exception& e) {
-      fail(std::string("metadata is not valid JSON: ") + e.what());
-    }
+    meta_ = parse_json_input({reinterpret_cast<const char*>(text.data()), text.size()}, path_, "metadata");
     if (!meta_.is_object()) fail("metadata is not a JSON object");
   }
 

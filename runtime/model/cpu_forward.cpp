@@ -30,9 +30,21 @@ CpuForward::CpuForward(Model model) : model_(std::move(model)) {
   q_.resize(x_.size());
   hb_.resize(size_t(kMaxBatch) * c.hidden_dim);
   hb2_.resize(hb_.size());
-  att_.resize(size_t(kMaxBatch) * c.seq_len);
-  key_cache_.resize(size_t(c.n_layers) * c.seq_len * c.kv_dim());
-  value_cache_.resize(key_cache_.size());
+}
+
+void CpuForward::reserve_positions(uint32_t positions) {
+  if (positions <= capacity_) return;
+  const ModelConfig& c = model_.config;
+  const uint32_t capacity = std::min(c.seq_len, std::max({positions, 2 * capacity_, 64u}));
+  const size_t kv_dim = c.kv_dim(), old_layer = size_t(capacity_) * kv_dim, new_layer = size_t(capacity) * kv_dim;
+  for (std::vector<float>* cache : {&key_cache_, &value_cache_}) {
+    std::vector<float> grown(c.n_layers * new_layer);
+    for (uint32_t l = 0; l < c.n_layers; ++l)
+      std::copy_n(cache->data() + l * old_layer, size_t(cached_) * kv_dim, grown.data() + l * new_layer);
+    cache->swap(grown);
+  }
+  att_.assign(size_t(kMaxBatch) * capacity, 0.0f);
+  capacity_ = capacity;
 }
 
 void CpuForward::assume_cached(uint32_t positions) {
@@ -57,6 +69,7 @@ std::span<const float> CpuForward::prefill(std::span<const uint32_t> tokens, uin
                   std::to_string(c.vocab_size));
 
   const uint32_t n = uint32_t(tokens.size());
+  reserve_positions(start_pos + n);
   logits_.resize(size_t(all_logits ? n : 1) * c.vocab_size);
   for (uint32_t b = 0; b < n; b += kMaxBatch) {
     const uint32_t len = std::min(kMaxBatch, n - b);
@@ -81,8 +94,8 @@ void CpuForward::run_block(std::span<const uint32_t> tokens, uint32_t start_pos,
 
   for (uint32_t l = 0; l < c.n_layers; ++l) {
     const LayerWeights& lw = w.layers[l];
-    float* key_cache = &key_cache_[size_t(l) * c.seq_len * kv_dim];      // [seq_len x kv_dim]
-    float* value_cache = &value_cache_[size_t(l) * c.seq_len * kv_dim];  // [seq_len x kv_dim]
+    float* key_cache = &key_cache_[size_t(l) * capacity_ * kv_dim];      // [capacity_ x kv_dim]
+    float* value_cache = &value_cache_[size_t(l) * capacity_ * kv_dim];  // [capacity_ x kv_dim]
     std::span<float> keys(key_cache + size_t(start_pos) * kv_dim, size_t(n) * kv_dim);
     std::span<float> values(value_cache + size_t(start_pos) * kv_dim, size_t(n) * kv_dim);
 
@@ -123,11 +136,11 @@ void CpuForward::run_block(std::span<const uint32_t> tokens, uint32_t start_pos,
 // xb[t] = causal attention of position start_pos + t over the cache, one position per task.
 void CpuForward::attention_block(uint32_t n, uint32_t start_pos, const float* key_cache, const float* value_cache) {
   const ModelConfig& c = model_.config;
-  const size_t cache_size = size_t(c.seq_len) * c.kv_dim();
+  const size_t cache_size = size_t(capacity_) * c.kv_dim();
   parallel_for(n, [&](size_t t0, size_t t1) {
     for (size_t t = t0; t < t1; ++t)
       attention(row(xb_, t, c.dim), row(q_, t, c.dim), {key_cache, cache_size}, {value_cache, cache_size},
-                start_pos + uint32_t(t), c.n_heads, c.n_kv_heads, c.head_dim(), row(att_, t, c.seq_len));
+                start_pos + uint32_t(t), c.n_heads, c.n_kv_heads, c.head_dim(), row(att_, t, capacity_));
   });
 }
 

@@ -42,6 +42,9 @@ class CpuForward final : public Forward {
   // to `logits` ([n - logits_from x vocab]).
   void run_block(std::span<const uint32_t> tokens, uint32_t start_pos, uint32_t logits_from, float* logits);
   void attention_block(uint32_t n, uint32_t start_pos, const float* key_cache, const float* value_cache);
+  // Grows the caches to hold at least `positions` positions (memory follows the positions used,
+  // not the context length a file declares).
+  void reserve_positions(uint32_t positions);
 
   Model model_;
   InputObserver observer_;
@@ -54,9 +57,10 @@ class CpuForward final : public Forward {
   std::vector<float> q_;            // [n x dim] queries
   std::vector<float> hb_;           // [n x hidden] gate, then silu(gate) * up
   std::vector<float> hb2_;          // [n x hidden] up
-  std::vector<float> att_;          // [n x seq_len] attention scores
-  std::vector<float> key_cache_;    // [layers x seq_len x kv_dim]
-  std::vector<float> value_cache_;  // [layers x seq_len x kv_dim]
+  std::vector<float> att_;          // [n x capacity_] attention scores
+  uint32_t capacity_ = 0;           // positions the caches hold (at most seq_len)
+  std::vector<float> key_cache_;    // [layers x capacity_ x kv_dim]
+  std::vector<float> value_cache_;  // [layers x capacity_ x kv_dim]
   std::vector<float> logits_;       // [positions asked for x vocab]
 };
 

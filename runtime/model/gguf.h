@@ -112,7 +112,7 @@ class GgufWriter {
   void add_i32_array(const std::string& key, std::span<const int32_t> v);
   // dims fastest-first; data holds the product of dims elements of `type`.
   void add_tensor(const std::string& name, std::vector<uint64_t> dims, GgmlType type, std::span<const uint8_t> data);
-  void write(const std::string& path) const;
+  void write(const std::string& path, const Cancellation* cancel = nullptr) const;  // see write_file_atomic
 
  private:
   void key(const std::string& k, GgufType t);

@@ -202,7 +202,8 @@ void add_vocabulary(GgufWriter& w, const Tokenizer& tok) {
 
 }  // namespace
 
-void write_gguf(const Model& model, const Tokenizer& tokenizer, const std::string& path, GgmlType type) {
+void write_gguf(const Model& model, const Tokenizer& tokenizer, const std::string& path, GgmlType type,
+                const Cancellation* cancel) {
   check_shapes(model, model.source);
   tokenizer.check_model(model.config, model.source);
   const ModelConfig& c = model.config;
@@ -250,7 +251,7 @@ void write_gguf(const Model& model, const Tokenizer& tokenizer, const std::strin
   }
   norm("output_norm.weight", mw.rms_final);
   if (mw.classifier.data != mw.token_embedding.data) matrix("output.weight", mw.classifier);
-  w.write(path);
+  w.write(path, cancel);
 }
 
 }  // namespace bitlens::model

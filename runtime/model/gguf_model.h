@@ -21,6 +21,8 @@ Tokenizer load_gguf_tokenizer(const GgufFile& file);
 
 // Writes `model` with `tokenizer` embedded as a GGUF v3 file llama.cpp can load: the matrices in
 // `type` (F32 or F16), the norms in F32 (as llama.cpp's converters do), atomically.
-void write_gguf(const Model& model, const Tokenizer& tokenizer, const std::string& path, GgmlType type);
+// Stops with CancelledError, writing nothing, when `cancel` is requested (see write_file_atomic).
+void write_gguf(const Model& model, const Tokenizer& tokenizer, const std::string& path, GgmlType type,
+                const Cancellation* cancel = nullptr);
 
 }  // namespace bitlens::model

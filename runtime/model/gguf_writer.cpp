@@ -87,7 +87,7 @@ void GgufWriter::add_tensor(const std::string& name, std::vector<uint64_t> dims,
   tensors_.push_back({name, std::move(dims), type, data});
 }
 
-void GgufWriter::write(const std::string& path) const {
+void GgufWriter::write(const std::string& path, const Cancellation* cancel) const {
   std::vector<uint8_t> head;
   put<uint32_t>(head, kGgufMagic);
   put<uint32_t>(head, 3);
@@ -112,7 +112,7 @@ void GgufWriter::write(const std::string& path) const {
     const uint64_t pad = align_up(t.data.size(), kGgufDefaultAlignment) - t.data.size();
     if (pad) parts.push_back({zeros, size_t(pad)});
   }
-  write_file_atomic(path, parts);
+  write_file_atomic(path, parts, cancel);
 }
 
 }  // namespace bitlens::model

@@ -170,7 +170,7 @@ void put_linears(std::vector<std::span<const uint8_t>>& parts, const Model& m) {
 
 }  // namespace
 
-void write_llama2c(const Model& model, const std::string& path, int version) {
+void write_llama2c(const Model& model, const std::string& path, int version, const Cancellation* cancel) {
   if (version != 0 && version != 1) throw Error("write_llama2c: version " + std::to_string(version) + " is not 0 or 1");
   check_shapes(model, model.source);
   const ModelConfig& c = model.config;
@@ -220,7 +220,7 @@ void write_llama2c(const Model& model, const std::string& path, int version) {
     for (auto field : {&LayerWeights::w1, &LayerWeights::w2, &LayerWeights::w3}) put_per_layer(parts, model, field);
   }
   if (!shared) parts.push_back(bytes_of(w.classifier));
-  write_file_atomic(path, parts);
+  write_file_atomic(path, parts, cancel);
 }
 
 }  // namespace bitlens::model

@@ -23,6 +23,7 @@ Model load_llama2c(std::shared_ptr<const MappedFile> file);
 
 // Writes `model` as a llama2.c checkpoint of `version` 0 or 1 (fp32), atomically. v0 stores the
 // RoPE tables llama2.c expects (rope_theta of the config, seq_len rows).
-void write_llama2c(const Model& model, const std::string& path, int version);
+// Stops with CancelledError, writing nothing, when `cancel` is requested (see write_file_atomic).
+void write_llama2c(const Model& model, const std::string& path, int version, const Cancellation* cancel = nullptr);
 
 }  // namespace bitlens::model

@@ -37,15 +37,14 @@ Tokenizer load_tokenizer(const std::string& path) {
   return Tokenizer::load_llama2c(path);
 }
 
+std::string tokenizer_path_for(const Model& model, const std::string& tokenizer_path) {
+  if (!tokenizer_path.empty()) return tokenizer_path;
+  if (detect_model_format(model.source) == ModelFormat::Gguf) return model.source;
+  return (std::filesystem::path(model.source).parent_path() / "tokenizer.bin").string();
+}
+
 Tokenizer load_tokenizer_for(const Model& model, const std::string& tokenizer_path) {
-  std::string path = tokenizer_path;
-  if (path.empty()) {
-    if (detect_model_format(model.source) == ModelFormat::Gguf)
-      path = model.source;
-    else
-      path = (std::filesystem::path(model.source).parent_path() / "tokenizer.bin").string();
-  }
-  Tokenizer t = load_tokenizer(path);
+  Tokenizer t = load_tokenizer(tokenizer_path_for(model, tokenizer_path));
   t.check_model(model.config, model.source);
   return t;
 }

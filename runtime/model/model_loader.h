@@ -21,5 +21,7 @@ Tokenizer load_tokenizer(const std::string& path);
 // The tokenizer of `model`: `tokenizer_path` if not empty, else the vocabulary of a GGUF model,
 // else tokenizer.bin beside the model's file. Checked against the model.
 Tokenizer load_tokenizer_for(const Model& model, const std::string& tokenizer_path);
+// The file load_tokenizer_for reads.
+std::string tokenizer_path_for(const Model& model, const std::string& tokenizer_path);
 
 }  // namespace bitlens::model

@@ -160,9 +160,8 @@ namespace {
 // the UTF-8 encoding of the Latin-1 character b; -1 if the piece is not a byte token.
 int byte_value(const std::string& piece, uint32_t id) {
   if (piece.size() == 6 && piece.compare(0, 3, "<0x") == 0 && piece[5] == '>') {
-    char* end = nullptr;
-    const long v = std::strtol(piece.substr(3, 2).c_str(), &end, 16);
-    if (end && *end == '\0' && std::isxdigit(uint8_t(piece[3])) && std::isxdigit(uint8_t(piece[4]))) return int(v);
+    const auto hex = [](char c) { return std::isdigit(uint8_t(c)) ? c - '0' : std::tolower(uint8_t(c)) - 'a' + 10; };
+    if (std::isxdigit(uint8_t(piece[3])) && std::isxdigit(uint8_t(piece[4]))) return hex(piece[3]) * 16 + hex(piece[4]);
   }
   if (id < 3 || id > 258) return -1;
   const uint8_t b = uint8_t(id - 3);

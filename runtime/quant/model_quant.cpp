@@ -50,7 +50,7 @@ std::vector<LayerMeasurement> measure_model(const model::Model& m, const Calibra
 }
 
 model::PackedModel quantize_model(const model::Model& m, const Recipe& recipe, const CalibrationLookup& cal,
-                                  const model::PackOptions& embedding) {
+                                  const model::PackOptions& embedding, const LinearSource& source) {
   model::PackedModel p;
   p.config = m.config;
   const auto& w = m.weights;
@@ -68,7 +68,10 @@ model::PackedModel quantize_model(const model::Model& m, const Recipe& recipe, c
       if (!entry) throw Error("quantize_model: the recipe has no entry for layer '" + name + "'");
       const model::Matrix& wm = lw.linear(model::Linear(k));
       const Calibration* c = cal ? cal(name) : nullptr;
-      l.linears[k] = to_packed_linear(quantize_linear(wm.span(), wm.rows, wm.cols, c, entry->spec, layer_seed(name)));
+      const auto quantize = [&] {
+        return to_packed_linear(quantize_linear(wm.span(), wm.rows, wm.cols, c, entry->spec, layer_seed(name)));
+      };
+      l.linears[k] = source ? source(name, quantize) : quantize();
     }
     p.layers.push_back(std::move(l));
   }

@@ -30,9 +30,16 @@ CalibrationLookup calibration_lookup(const calib::ModelStats& stats);
 std::vector<LayerMeasurement> measure_model(const model::Model& m, const CalibrationLookup& cal,
                                             const std::function<void(size_t, size_t)>& progress = {});
 
+// Where each block linear of quantize_model comes from: given the layer's name and the function
+// that quantizes it, returns the layer (calling the function, or taking the layer from an earlier,
+// interrupted run). May throw to stop the work (CancelledError).
+using LinearSource =
+    std::function<model::PackedLinear(const std::string& name, const std::function<model::PackedLinear()>& quantize)>;
+
 // The block linears quantized as `recipe` says (every one must appear in it; rotations use
-// layer_seed of the name), the embedding and classifier packed as `embedding` says.
+// layer_seed of the name), the embedding and classifier packed as `embedding` says. Each linear
+// goes through `source` when given.
 model::PackedModel quantize_model(const model::Model& m, const Recipe& recipe, const CalibrationLookup& cal,
-                                  const model::PackOptions& embedding);
+                                  const model::PackOptions& embedding, const LinearSource& source = {});
 
 }  // namespace bitlens::quant

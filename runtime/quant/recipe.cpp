@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "common/file_io.h"
+#include "common/json_input.h"
 
 namespace bitlens::quant {
 
@@ -83,12 +84,7 @@ const RecipeLayer* Recipe::find(std::string_view name) const {
 }
 
 Recipe parse_recipe(const std::string& text, const std::string& source) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw FileError(source, std::string("not valid JSON: ") + e.what());
-  }
+  const json j = parse_json_input(text, source, "recipe");
   if (!j.is_object() || !j.contains("bitlens_recipe")) throw FileError(source, "not a bitlens recipe (no \"bitlens_recipe\" field)");
   if (j["bitlens_recipe"] != kRecipeVersion)
     throw FileError(source, "recipe version " + j["bitlens_recipe"].dump() + " is not supported (expected 1)");

@@ -11,11 +11,8 @@
 
 namespace bitlens::vk {
 
-Buffer::Buffer(Context& ctx, VkDeviceSize size, MemoryKind kind) : ctx_(&ctx), size_(size) {
+Buffer::Buffer(Context& ctx, VkDeviceSize size, MemoryKind kind, const std::string& what) : ctx_(&ctx), size_(size) {
   if (size == 0) throw Error("cannot create an empty Vulkan buffer");
-  if (size > ctx.caps().max_allocation && ctx.caps().max_allocation)
-    throw OutOfMemoryError(VK_ERROR_OUT_OF_DEVICE_MEMORY, "Buffer (size above maxMemoryAllocationSize)",
-                           __FILE__, __LINE__);
   VkBufferCreateInfo bci{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   bci.size = size;
   bci.usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
@@ -35,7 +32,8 @@ Buffer::Buffer(Context& ctx, VkDeviceSize size, MemoryKind kind) : ctx_(&ctx), s
     VkMemoryAllocateInfo mai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
     mai.allocationSize = req.size;
     mai.memoryTypeIndex = type;
-    VK_CHECK(vkAllocateMemory(ctx.device(), &mai, nullptr, &memory_));
+    memory_ = ctx.allocate_memory(mai, what.empty() && kind == MemoryKind::Staging ? "a staging buffer" : what);
+    allocated_ = req.size;
     VK_CHECK(vkBindBufferMemory(ctx.device(), buffer_, memory_, 0));
     const auto flags = ctx.memory_flags(type);
     if ((flags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) && (flags & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT) &&
@@ -53,8 +51,9 @@ void Buffer::release() {
   if (!ctx_) return;
   if (mapped_) vkUnmapMemory(ctx_->device(), memory_);
   if (buffer_) vkDestroyBuffer(ctx_->device(), buffer_, nullptr);
-  if (memory_) vkFreeMemory(ctx_->device(), memory_, nullptr);
+  ctx_->free_memory(memory_, allocated_);
   mapped_ = nullptr;
+  allocated_ = 0;
   buffer_ = VK_NULL_HANDLE;
   memory_ = VK_NULL_HANDLE;
 }
@@ -64,7 +63,8 @@ Buffer::Buffer(Buffer&& o) noexcept
       buffer_(std::exchange(o.buffer_, VK_NULL_HANDLE)),
       memory_(std::exchange(o.memory_, VK_NULL_HANDLE)),
       size_(std::exchange(o.size_, 0)),
-      mapped_(std::exchange(o.mapped_, nullptr)) {}
+      mapped_(std::exchange(o.mapped_, nullptr)),
+      allocated_(std::exchange(o.allocated_, 0)) {}
 
 Buffer& Buffer::operator=(Buffer&& o) noexcept {
   if (this != &o) {
@@ -74,6 +74,7 @@ Buffer& Buffer::operator=(Buffer&& o) noexcept {
     memory_ = std::exchange(o.memory_, VK_NULL_HANDLE);
     size_ = std::exchange(o.size_, 0);
     mapped_ = std::exchange(o.mapped_, nullptr);
+    allocated_ = std::exchange(o.allocated_, 0);
   }
   return *this;
 }

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 
 namespace bitlens::vk {
 
@@ -20,7 +21,8 @@ enum class MemoryKind {
 class Buffer {
  public:
   Buffer() = default;
-  Buffer(Context& ctx, VkDeviceSize size, MemoryKind kind = MemoryKind::Device);
+  // `what` names the buffer in an out-of-memory message ("the KV cache"); empty: "a device buffer".
+  Buffer(Context& ctx, VkDeviceSize size, MemoryKind kind = MemoryKind::Device, const std::string& what = {});
   ~Buffer();
   Buffer(Buffer&& o) noexcept;
   Buffer& operator=(Buffer&& o) noexcept;
@@ -53,6 +55,7 @@ class Buffer {
   VkDeviceMemory memory_ = VK_NULL_HANDLE;
   VkDeviceSize size_ = 0;
   void* mapped_ = nullptr;
+  VkDeviceSize allocated_ = 0;  // bytes of memory_, counted against the context's budget
 };
 
 // A typed view of part of a buffer, for (uniform or storage) texel-buffer bindings.

@@ -37,20 +37,26 @@ const char* result_name(VkResult r) {
 }
 
 static std::string describe(VkResult r, const char* expr, const char* file, int line) {
-  std::string msg = std::string(expr) + " failed with " + result_name(r) + " at " + file + ":" +
-                    std::to_string(line);
-  if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY)
-    msg += " (the model or batch does not fit in this device's memory)";
-  if (r == VK_ERROR_DEVICE_LOST) msg += " (the Vulkan device was lost: driver crash, reset or timeout)";
-  return msg;
+  const std::string call = std::string(expr) + " failed with " + result_name(r) + " at " + file + ":" +
+                           std::to_string(line);
+  if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY)
+    return "out of device memory: " + call + " (the model or batch does not fit in this device's memory)";
+  if (r == VK_ERROR_OUT_OF_HOST_MEMORY) return "out of host memory: " + call;
+  if (r == VK_ERROR_DEVICE_LOST)
+    return "the Vulkan device was lost (driver crash, GPU reset or a kernel that ran too long): " + call +
+           "; GPU work cannot continue on this device without restarting";
+  return call;
 }
 
 VkError::VkError(VkResult r, const char* expr, const char* file, int line)
     : Error(describe(r, expr, file, line)), result(r) {}
 
+VkError::VkError(VkResult r, const std::string& message) : Error(message), result(r) {}
+
 void throw_vk_error(VkResult r, const char* expr, const char* file, int line) {
   if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY)
     throw OutOfMemoryError(r, expr, file, line);
+  if (r == VK_ERROR_DEVICE_LOST) throw DeviceLostError(r, expr, file, line);
   throw VkError(r, expr, file, line);
 }
 

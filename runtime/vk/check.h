@@ -13,11 +13,19 @@ const char* result_name(VkResult r);
 
 struct VkError : Error {
   VkError(VkResult r, const char* expr, const char* file, int line);
+  VkError(VkResult r, const std::string& message);  // a message that already says what failed and why
   VkResult result;
 };
 
-// Out of host or device memory: a distinct type so callers can report it as such.
+// Out of host or device memory (from the driver, or over ContextOptions::memory_limit): a distinct
+// type so callers can report it as such.
 struct OutOfMemoryError : VkError {
+  using VkError::VkError;
+};
+
+// The device was lost (driver crash, GPU reset, a kernel that ran too long): nothing more can run on
+// its Context; work can go on only on a new one.
+struct DeviceLostError : VkError {
   using VkError::VkError;
 };
 

@@ -105,6 +105,7 @@ void CommandBuffer::submit_and_wait() {
     VK_CHECK(vkEndCommandBuffer(cmd_));
     recording_ = false;
   }
+  ctx_->count_submission();
   VK_CHECK(vkResetFences(ctx_->device(), 1, &fence_));
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   si.commandBufferCount = 1;

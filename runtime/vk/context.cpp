@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/byte_size.h"
 #include "common/file_io.h"
 #include "vk/check.h"
 
@@ -61,6 +62,14 @@ bool has_layer(const char* name) {
   return std::any_of(layers.begin(), layers.end(), [&](auto& l) { return std::strcmp(l.layerName, name) == 0; });
 }
 
+// Names the variables that restrict the loader to some drivers, when set: a common cause of "no driver".
+std::string driver_override() {
+  std::string out;
+  for (const char* name : {"VK_DRIVER_FILES", "VK_ICD_FILENAMES"})
+    if (const char* v = std::getenv(name); v && *v) out += std::string(out.empty() ? "" : ", ") + name + "=" + v;
+  return out.empty() ? "" : " (the loader was limited to " + out + ")";
+}
+
 VkInstance create_bare_instance(std::vector<const char*> layers, std::vector<const char*> extensions) {
   VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
   app.pApplicationName = "bitlens";
@@ -74,7 +83,8 @@ VkInstance create_bare_instance(std::vector<const char*> layers, std::vector<con
   VkInstance instance = VK_NULL_HANDLE;
   const VkResult r = vkCreateInstance(&ci, nullptr, &instance);
   if (r == VK_ERROR_INCOMPATIBLE_DRIVER)
-    throw Error("no Vulkan driver found: install a Vulkan driver (for the CPU, Debian's mesa-vulkan-drivers)");
+    throw Error("no Vulkan driver found" + driver_override() +
+                ": install a Vulkan driver (for the CPU, Debian's mesa-vulkan-drivers)");
   VK_CHECK(r);
   return instance;
 }
@@ -85,7 +95,8 @@ std::vector<VkPhysicalDevice> physical_devices(VkInstance instance) {
   std::vector<VkPhysicalDevice> devices(n);
   VK_CHECK(vkEnumeratePhysicalDevices(instance, &n, devices.data()));
   if (devices.empty())
-    throw Error("no Vulkan device found: install a Vulkan driver (for the CPU, Debian's mesa-vulkan-drivers)");
+    throw Error("no Vulkan device found" + driver_override() +
+                ": install a Vulkan driver (for the CPU, Debian's mesa-vulkan-drivers)");
   return devices;
 }
 
@@ -105,11 +116,39 @@ std::string cache_dir() {
 
 }  // namespace
 
+FaultInjection FaultInjection::parse(const std::string& spec) {
+  FaultInjection f;
+  if (spec.empty()) return f;
+  const size_t colon = spec.find(':');
+  const std::string kind = spec.substr(0, colon);
+  if (kind == "device_lost")
+    f.kind = Kind::DeviceLost;
+  else if (kind == "out_of_device_memory")
+    f.kind = Kind::OutOfDeviceMemory;
+  else
+    throw Error("BITLENS_FAULT=" + spec + ": unknown fault (device_lost[:N] or out_of_device_memory[:N])");
+  if (colon != std::string::npos) {
+    const std::string n = spec.substr(colon + 1);
+    if (n.empty() || n.size() > 18 || !std::all_of(n.begin(), n.end(), ::isdigit))
+      throw Error("BITLENS_FAULT=" + spec + ": the count after ':' must be a number");
+    f.after = std::stoull(n);
+  }
+  return f;
+}
+
+std::string FaultInjection::describe() const {
+  if (kind == Kind::None) return "none";
+  return std::string(kind == Kind::DeviceLost ? "device_lost" : "out_of_device_memory") + ":" + std::to_string(after);
+}
+
 ContextOptions ContextOptions::from_env() {
   ContextOptions o;
   if (const char* d = std::getenv("BITLENS_DEVICE")) o.device = d;
   if (const char* v = std::getenv("BITLENS_VALIDATION")) o.validation = std::strcmp(v, "0") != 0 && *v;
   if (const char* c = std::getenv("BITLENS_PIPELINE_CACHE")) o.pipeline_cache = std::strcmp(c, "0") != 0;
+  if (const char* m = std::getenv("BITLENS_DEVICE_MEMORY_LIMIT"); m && *m)
+    o.memory_limit = parse_byte_size(m, "BITLENS_DEVICE_MEMORY_LIMIT");
+  if (const char* f = std::getenv("BITLENS_FAULT")) o.fault = FaultInjection::parse(f);
   return o;
 }
 
@@ -127,7 +166,7 @@ std::vector<PhysicalDeviceSummary> list_devices() {
   return out;
 }
 
-Context::Context(const ContextOptions& options) {
+Context::Context(const ContextOptions& options) : memory_limit_(options.memory_limit), fault_(options.fault) {
   try {
     create_instance(options);
     pick_device(options);
@@ -400,6 +439,51 @@ std::vector<std::string> Context::validation_messages() const {
 void Context::clear_validation_messages() {
   std::lock_guard lock(messages_mu_);
   messages_.clear();
+}
+
+VkDeviceMemory Context::allocate_memory(const VkMemoryAllocateInfo& info, const std::string& what) {
+  const uint64_t bytes = info.allocationSize;
+  const std::string subject = (what.empty() ? "a device buffer" : what) + " of " + format_bytes(bytes);
+  const std::string held = format_bytes(memory_in_use_.load());
+  if (caps_.max_allocation && bytes > caps_.max_allocation)
+    throw OutOfMemoryError(VK_ERROR_OUT_OF_DEVICE_MEMORY,
+                           "out of device memory: " + subject + " is larger than the largest single allocation " +
+                               summary_.name + " allows (" + format_bytes(caps_.max_allocation) + ")");
+  // Reserve the bytes against the budget first, so that concurrent allocations cannot overshoot it.
+  uint64_t in_use = memory_in_use_.load();
+  do {
+    if (memory_limit_ && (bytes > memory_limit_ || in_use > memory_limit_ - bytes))
+      throw OutOfMemoryError(VK_ERROR_OUT_OF_DEVICE_MEMORY,
+                             "out of device memory: " + subject + " does not fit in the device-memory limit of " +
+                                 format_bytes(memory_limit_) + " (BITLENS_DEVICE_MEMORY_LIMIT), of which " +
+                                 format_bytes(in_use) + " is in use: the model or batch does not fit");
+  } while (!memory_in_use_.compare_exchange_weak(in_use, in_use + bytes));
+  const bool injected = fault_.kind == FaultInjection::Kind::OutOfDeviceMemory && allocations_++ >= fault_.after;
+  VkDeviceMemory memory = VK_NULL_HANDLE;
+  const VkResult r = injected ? VK_ERROR_OUT_OF_DEVICE_MEMORY : vkAllocateMemory(device_, &info, nullptr, &memory);
+  if (r == VK_SUCCESS) return memory;
+  memory_in_use_ -= bytes;
+  if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY)
+    throw OutOfMemoryError(r, std::string(r == VK_ERROR_OUT_OF_HOST_MEMORY ? "out of host memory: " : "out of device memory: ") +
+                                  summary_.name + " could not allocate " + subject + " (vkAllocateMemory returned " +
+                                  result_name(r) + (injected ? ", injected by BITLENS_FAULT=" + fault_.describe() : "") +
+                                  "; bitlens holds " + held + " of the device's " +
+                                  format_bytes(caps_.device_local_bytes) + "): the model or batch does not fit");
+  throw_vk_error(r, "vkAllocateMemory", __FILE__, __LINE__);
+}
+
+void Context::free_memory(VkDeviceMemory memory, VkDeviceSize bytes) {
+  if (!memory) return;
+  vkFreeMemory(device_, memory, nullptr);
+  memory_in_use_ -= bytes;
+}
+
+void Context::count_submission() {
+  if (fault_.kind != FaultInjection::Kind::DeviceLost || submissions_++ < fault_.after) return;
+  throw DeviceLostError(VK_ERROR_DEVICE_LOST,
+                        "the Vulkan device was lost (driver crash, GPU reset or a kernel that ran too long): "
+                        "vkQueueSubmit failed with VK_ERROR_DEVICE_LOST (injected by BITLENS_FAULT=" +
+                            fault_.describe() + "); GPU work cannot continue on this device without restarting");
 }
 
 }  // namespace bitlens::vk

@@ -1,10 +1,13 @@
 // Vulkan instance, physical-device choice and logical device: the root object every GPU resource
 // hangs off. Prefers a discrete GPU, then integrated, then virtual, then CPU (lavapipe); the
 // BITLENS_DEVICE variable (or ContextOptions::device) picks one by index or by name substring.
+// Every device-memory allocation goes through the Context, which enforces an optional budget
+// (BITLENS_DEVICE_MEMORY_LIMIT) and can inject faults for tests (BITLENS_FAULT).
 #pragma once
 
 #include <vulkan/vulkan.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -13,12 +16,29 @@
 
 namespace bitlens::vk {
 
+// A fault the Context reports as if the driver had, so that error paths can be tested on any
+// device. BITLENS_FAULT=device_lost[:N]: every queue submission after the first N reports
+// VK_ERROR_DEVICE_LOST; BITLENS_FAULT=out_of_device_memory[:N]: every memory allocation after the
+// first N reports VK_ERROR_OUT_OF_DEVICE_MEMORY.
+struct FaultInjection {
+  enum class Kind { None, DeviceLost, OutOfDeviceMemory };
+  Kind kind = Kind::None;
+  uint64_t after = 0;  // calls that succeed before the fault
+
+  static FaultInjection parse(const std::string& spec);  // throws Error on an unknown fault
+  std::string describe() const;                          // "device_lost:3"
+};
+
 struct ContextOptions {
   std::string device;    // index ("1") or case-insensitive name substring; empty = best by type
   bool validation = false;  // enable VK_LAYER_KHRONOS_validation and collect its messages
   bool pipeline_cache = true;  // load/save compiled pipelines under $XDG_CACHE_HOME/bitlens
+  uint64_t memory_limit = 0;   // bytes of device memory this context may hold at once; 0: no budget
+  FaultInjection fault;        // none unless testing
 
-  // Options from the environment: BITLENS_DEVICE, BITLENS_VALIDATION=1, BITLENS_PIPELINE_CACHE=0.
+  // Options from the environment: BITLENS_DEVICE, BITLENS_VALIDATION=1, BITLENS_PIPELINE_CACHE=0,
+  // BITLENS_DEVICE_MEMORY_LIMIT (bytes, or with a unit: 512MiB, 2GiB), BITLENS_FAULT. Throws Error on
+  // a malformed value.
   static ContextOptions from_env();
 };
 
@@ -89,6 +109,18 @@ class Context {
 
   void record_validation_message(std::string msg);
 
+  // Allocates device memory for `what` ("a device buffer of 4.0 MiB" is how messages name it when
+  // empty). Throws OutOfMemoryError with one clear message when the allocation would exceed the
+  // budget (ContextOptions::memory_limit), the device's largest allocation, or the memory the
+  // driver has. Release with free_memory.
+  VkDeviceMemory allocate_memory(const VkMemoryAllocateInfo& info, const std::string& what);
+  void free_memory(VkDeviceMemory memory, VkDeviceSize bytes);
+  uint64_t memory_in_use() const { return memory_in_use_.load(); }
+  uint64_t memory_limit() const { return memory_limit_; }
+
+  // Called before every queue submission; throws DeviceLostError when an injected device loss is due.
+  void count_submission();
+
  private:
   void create_instance(const ContextOptions& options);
   void pick_device(const ContextOptions& options);
@@ -110,6 +142,11 @@ class Context {
   PhysicalDeviceSummary summary_;
   mutable std::mutex messages_mu_;
   std::vector<std::string> messages_;
+  uint64_t memory_limit_ = 0;
+  FaultInjection fault_;
+  std::atomic<uint64_t> memory_in_use_{0};
+  std::atomic<uint64_t> allocations_{0};
+  std::atomic<uint64_t> submissions_{0};
 };
 
 }  // namespace bitlens::vk
