@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -122,11 +123,19 @@ void quantize(const QuantizeOptions& o) {
   const quant::Format embedding = quant::parse_format(o.embedding);
   const LoadedModel lm = load_model_with_tokenizer(o.model, o.tokenizer);
   std::string calib_source;
+  using Clock = std::chrono::steady_clock;
+  const auto seconds_since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+  auto t0 = Clock::now();
   const calib::ModelStats stats = calibrate(o, lm, calib_source);
+  const double calib_seconds = seconds_since(t0);
+  t0 = Clock::now();
   const quant::CalibrationLookup cal = quant::calibration_lookup(stats);
   quant::Recipe recipe = choose_recipe(o, hand, lm.model, cal);
+  const double recipe_seconds = seconds_since(t0);
+  t0 = Clock::now();
   const model::PackedModel packed =
       quant::quantize_model(lm.model, recipe, cal, {quant::Format::F32, 64, embedding, o.embedding_group});
+  const double quantize_seconds = seconds_since(t0);
   recipe.weights = recipe.stored_bits = 0;
   for (size_t i = 0; i < packed.layers.size(); ++i)
     for (const auto& lin : packed.layers[i].linears) {
@@ -135,10 +144,13 @@ void quantize(const QuantizeOptions& o) {
     }
   std::cout << "linear layers " << format_fixed(packed.linear_bpw(), 4) << " bpw, whole model "
             << format_fixed(packed.model_bpw(), 4) << " bpw, " << packed.stored_bytes() << " bytes\n";
+  std::cout << "seconds: calibration " << format_fixed(calib_seconds, 1) << ", recipe " << format_fixed(recipe_seconds, 1)
+            << ", quantization " << format_fixed(quantize_seconds, 1) << "\n";
   nlohmann::json report = {{"model", o.model},
                            {"linear_bpw", packed.linear_bpw()},
                            {"model_bpw", packed.model_bpw()},
                            {"stored_bytes", packed.stored_bytes()},
+                           {"seconds", {{"calibration", calib_seconds}, {"recipe", recipe_seconds}, {"quantization", quantize_seconds}}},
                            {"calibration", {{"source", calib_source}, {"tokens", stats.at(0, calib::InputSite::AttentionIn).tokens()}}},
                            {"recipe", nlohmann::json::parse(quant::recipe_json(recipe))}};
   if (!o.save_recipe.empty()) quant::save_recipe(o.save_recipe, recipe);
