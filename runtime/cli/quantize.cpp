@@ -19,6 +19,7 @@
 #include "model/container.h"
 #include "model/cpu_forward.h"
 #include "model/float_model.h"
+#include "quant/measurement_file.h"
 #include "quant/model_quant.h"
 
 namespace bitlens::cli {
@@ -26,7 +27,7 @@ namespace bitlens::cli {
 namespace {
 
 struct QuantizeOptions {
-  std::string model, tokenizer, output, recipe, save_recipe, json, calib_text, data_dir = "data";
+  std::string model, tokenizer, output, recipe, save_recipe, json, calib_text, measurements, data_dir = "data";
   std::string method = "gptq", rotation = "none", embedding = "q8", candidates = "all";
   uint32_t bits = 4, group = 64, embedding_group = 64, calib_tokens = 16384, eval_windows = 0;
   double target_bpw = 0.0, salient = 0.2;
@@ -86,9 +87,26 @@ quant::LinearSpec uniform_spec(const QuantizeOptions& o) {
   return spec;
 }
 
+// measure(), or the measurements of --measurements FILE when it exists (taken with the same
+// calibration and candidates), else measure() saved there.
+std::vector<quant::LayerMeasurement> measurements(const QuantizeOptions& o, const model::Model& m,
+                                                  const quant::CalibrationLookup& cal, const std::string& calibration) {
+  const std::string key = calibration + "; candidates " + o.candidates;
+  if (o.measurements.empty()) return measure(o, m, cal);
+  if (file_exists(o.measurements)) {
+    quant::MeasurementFile f = quant::load_measurements(o.measurements);
+    if (f.calibration != key)
+      throw FileError(o.measurements, "measured with '" + f.calibration + "', not with '" + key + "'");
+    return std::move(f.layers);
+  }
+  quant::MeasurementFile f{key, measure(o, m, cal)};
+  quant::save_measurements(o.measurements, f);
+  return std::move(f.layers);
+}
+
 quant::Recipe choose_recipe(const QuantizeOptions& o, const quant::Recipe& hand, const model::Model& m,
-                            const quant::CalibrationLookup& cal) {
-  if (o.target_bpw > 0.0) return quant::allocate_recipe(measure(o, m, cal), o.target_bpw, &hand);
+                            const quant::CalibrationLookup& cal, const std::string& calibration) {
+  if (o.target_bpw > 0.0) return quant::allocate_recipe(measurements(o, m, cal, calibration), o.target_bpw, &hand);
   if (!o.recipe.empty()) return hand;
   const quant::LinearSpec spec = uniform_spec(o);
   quant::Recipe r;
@@ -130,7 +148,9 @@ void quantize(const QuantizeOptions& o) {
   const double calib_seconds = seconds_since(t0);
   t0 = Clock::now();
   const quant::CalibrationLookup cal = quant::calibration_lookup(stats);
-  quant::Recipe recipe = choose_recipe(o, hand, lm.model, cal);
+  const uint64_t calib_tokens = stats.at(0, calib::InputSite::AttentionIn).tokens();
+  quant::Recipe recipe =
+      choose_recipe(o, hand, lm.model, cal, calib_source + ", " + std::to_string(calib_tokens) + " tokens");
   const double recipe_seconds = seconds_since(t0);
   t0 = Clock::now();
   const model::PackedModel packed =
@@ -151,7 +171,7 @@ void quantize(const QuantizeOptions& o) {
                            {"model_bpw", packed.model_bpw()},
                            {"stored_bytes", packed.stored_bytes()},
                            {"seconds", {{"calibration", calib_seconds}, {"recipe", recipe_seconds}, {"quantization", quantize_seconds}}},
-                           {"calibration", {{"source", calib_source}, {"tokens", stats.at(0, calib::InputSite::AttentionIn).tokens()}}},
+                           {"calibration", {{"source", calib_source}, {"tokens", calib_tokens}}},
                            {"recipe", nlohmann::json::parse(quant::recipe_json(recipe))}};
   if (!o.save_recipe.empty()) quant::save_recipe(o.save_recipe, recipe);
   if (!o.output.empty()) {
@@ -174,6 +194,8 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer file (default: the GGUF's own, or tokenizer.bin beside the model)");
   cmd->add_option("--target-bpw", o->target_bpw, "Budgeted allocation: measure every candidate of every linear layer and "
                                                  "meet this bits-per-weight over the linear layers");
+  cmd->add_option("--measurements", o->measurements, "With --target-bpw: reuse the candidate measurements in this file "
+                                                     "(same calibration and candidates), or measure and save them there");
   cmd->add_option("--recipe", o->recipe, "Recipe JSON: the layers it fixes by hand (with --target-bpw), or every layer");
   cmd->add_option("--candidates", o->candidates, "Methods measured for --target-bpw: all, or a list like gptq,slim")->capture_default_str();
   cmd->add_option("--method", o->method, "One method for every layer: rtn, clip, gptq, slim, ptq161, ternary, tritplane, float")->capture_default_str();
