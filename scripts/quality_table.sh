@@ -6,7 +6,7 @@
 # docs/QUALITY.md (between its quality-table markers) and OUT/table.md.
 # Usage: scripts/quality_table.sh [OUT]   (default OUT: build/quality; finished rows are reused, so
 # an interrupted run resumes). Environment: BITLENS (the binary), WINDOWS (eval windows, 16),
-# KEEP=1 keeps the containers, BACKEND (held-out perplexity backend: cpu or vulkan).
+# JOBS (rows at once, 3), KEEP=1 keeps the containers, BACKEND (held-out perplexity backend: cpu or vulkan).
 # On the shared 2-core machine with WINDOWS=16 the whole table took about ... minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,7 @@ bin=${BITLENS:-build/runtime/bitlens}
 out=${1:-build/quality}
 windows=${WINDOWS:-16}
 backend=${BACKEND:-cpu}
+jobs_max=${JOBS:-3}
 model=data/stories15M.bin
 tok=data/tokenizer.bin
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
@@ -35,25 +36,37 @@ fi
 
 # One row: ID, then the quantize options. Writes ID.q.json (bpw, seconds), ID.md.json (Moby Dick
 # KL / top-1 against fp32) and ID.ho.json (held-out perplexity), evaluating the written container.
-row() {
+# A failed row is reported (its log kept) and left out of the table.
+row_now() {
   local id=$1
   shift
   [[ -f $out/$id.ho.json ]] && return
   echo "== $id: $*"
-  "$bin" quantize "$model" --tokenizer "$tok" --calib-text "$out/calib.txt" -o "$out/$id.blq" \
-    --json "$out/$id.q.json" "$@" >"$out/$id.log"
-  "$bin" eval "$out/$id.blq" --tokenizer "$tok" --ref "$model" --moby-dick --windows "$windows" --second-half \
-    --json "$out/$id.md.json" >>"$out/$id.log"
-  "$bin" eval "$out/$id.blq" --tokenizer "$tok" --text "$out/heldout.txt" --windows "$windows" --second-half \
-    --backend "$backend" --json "$out/$id.ho.json" >>"$out/$id.log"
+  if "$bin" quantize "$model" --tokenizer "$tok" --calib-text "$out/calib.txt" -o "$out/$id.blq" \
+       --json "$out/$id.q.json" "$@" >"$out/$id.log" 2>&1 &&
+     "$bin" eval "$out/$id.blq" --tokenizer "$tok" --ref "$model" --moby-dick --windows "$windows" --second-half \
+       --json "$out/$id.md.json" >>"$out/$id.log" 2>&1 &&
+     "$bin" eval "$out/$id.blq" --tokenizer "$tok" --text "$out/heldout.txt" --windows "$windows" --second-half \
+       --backend "$backend" --json "$out/$id.ho.json" >>"$out/$id.log" 2>&1; then
+    echo "   $id done"
+  else
+    echo "   $id FAILED, see $out/$id.log"
+  fi
   [[ ${KEEP:-0} == 1 ]] || rm -f "$out/$id.blq"
+}
+# Runs up to JOBS rows at once (the machine's other work shares the cores).
+row() {
+  while (($(jobs -rp | wc -l) >= jobs_max)); do wait -n || true; done
+  row_now "$@" &
 }
 uniform() {  # METHOD BITS GROUP [ROTATION]
   if [[ ${4:-none} == none ]]; then row "$1-q$2-g$3" --method "$1" --bits "$2" --group "$3"
   else row "$1-rot-q$2-g$3" --method "$1" --bits "$2" --group "$3" --rotation "$4"; fi
 }
 # Budgeted allocations share one measurement of every candidate (the same calibration).
-alloc() { row "alloc-$1" --target-bpw "$1" --measurements "$out/measurements.json"; }
+# Budgeted allocations share one measurement of every candidate (the same calibration), so they
+# run one after another in one job.
+allocs() { for b in "$@"; do row_now "alloc-$b" --target-bpw "$b" --measurements "$out/measurements.json"; done; }
 
 # Most telling rows first (an interrupted run still answers the main questions).
 row float --method float --bits 32
@@ -61,9 +74,9 @@ for q in "2 64" "3 128" "2 128"; do
   set -- $q
   uniform rtn $1 $2; uniform gptq $1 $2; uniform gptq $1 $2 both
 done
-alloc 2.5
+while (($(jobs -rp | wc -l) >= jobs_max)); do wait -n || true; done
+allocs 2.5 2 3 1.6 4 &
 uniform gptq 4 128; uniform rtn 4 128
-for b in 2 3 1.6 4; do alloc $b; done
 for q in "2 64" "3 128" "2 128" "4 128"; do
   set -- $q
   uniform clip $1 $2; uniform rtn $1 $2 both
@@ -78,4 +91,5 @@ row ternary-g128 --method ternary --group 128
 row slim-b2-g128 --method slim --bits 2 --group 128
 row ternary-g64 --method ternary --group 64
 
+wait
 python3 scripts/quality_table.py "$out" "$windows" docs/QUALITY.md
