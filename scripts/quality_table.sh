@@ -41,6 +41,10 @@ row_now() {
   local id=$1
   shift
   [[ -f $out/$id.ho.json ]] && return
+  if ! mkdir "$out/$id.claim" 2>/dev/null; then
+    echo "   $id skipped: claimed by another run (remove $out/$id.claim if none is running)"
+    return
+  fi
   echo "== $id: $*"
   if "$bin" quantize "$model" --tokenizer "$tok" --calib-text "$out/calib.txt" -o "$out/$id.blq" \
        --json "$out/$id.q.json" "$@" >"$out/$id.log" 2>&1 &&
@@ -53,6 +57,7 @@ row_now() {
     echo "   $id FAILED, see $out/$id.log"
   fi
   [[ ${KEEP:-0} == 1 ]] || rm -f "$out/$id.blq"
+  rmdir "$out/$id.claim"
 }
 # Runs up to JOBS rows at once (the machine's other work shares the cores).
 row() {
@@ -69,13 +74,12 @@ uniform() {  # METHOD BITS GROUP [ROTATION]
 allocs() { for b in "$@"; do row_now "alloc-$b" --target-bpw "$b" --measurements "$out/measurements.json"; done; }
 
 # Most telling rows first (an interrupted run still answers the main questions).
+allocs 2.5 2 3 1.6 4 &
 row float --method float --bits 32
 for q in "2 64" "3 128" "2 128"; do
   set -- $q
   uniform rtn $1 $2; uniform gptq $1 $2; uniform gptq $1 $2 both
 done
-while (($(jobs -rp | wc -l) >= jobs_max)); do wait -n || true; done
-allocs 2.5 2 3 1.6 4 &
 uniform gptq 4 128; uniform rtn 4 128
 for q in "2 64" "3 128" "2 128" "4 128"; do
   set -- $q
