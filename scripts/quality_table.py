@@ -91,21 +91,19 @@ def detail_table(rows, fp32_ppl, md_ppl):
     return lines
 
 
-def summary_table(rows):
+def summary_table(rows, key, fmt):
     lines = ["| method | " + " | ".join(b + " bpw" for b in BUDGETS) + " |", "|---" * (len(BUDGETS) + 1) + "|"]
     for method in METHOD_ORDER:
         cells = []
         for b in BUDGETS:
             hits = [r for r in rows if r["method"] == method and r["budget"] == b]
             if hits:
-                cells.append(f"{hits[0]['kl']:.3f} ({hits[0]['linear_bpw']:.2f})")
+                cells.append(f"{hits[0][key]:{fmt}} ({hits[0]['linear_bpw']:.2f})")
             elif b in NA.get(method, {}):
                 cells.append(f"n/a ({NA[method][b]})")
             else:
                 cells.append("not run")
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
-    lines.append("")
-    lines += [f"n/a ({k}): {v}." for k, v in NA_NOTES.items()]
     return lines
 
 
@@ -116,12 +114,17 @@ def main():
     held = load(out, "fp32_heldout.json")
     md_ppl = rows[0]["md_ppl"] if rows else 0.0
     md_ref = load(out, rows[0]["id"] + ".md.json")["reference_perplexity"] if rows else 0.0
-    calib = max((r["calib_seconds"] for r in rows), default=0.0)
-    text = [f"Mean KL divergence to fp32 on Moby Dick (linear-layer bpw in brackets), {windows} windows:", ""]
-    text += summary_table(rows)
-    text += ["", "All measurements (embedding/classifier q8 g64 in every row; calibration capture "
-             f"{calib:.0f} s per run, not included in \"quantize s\"):", ""]
-    text += detail_table(rows, held["perplexity"] if held else 0.0, md_ref)
+    calib = sorted(r["calib_seconds"] for r in rows)
+    fp32_ppl = held["perplexity"] if held else 0.0
+    text = [f"Mean KL divergence to fp32 on Moby Dick, {windows} windows (linear-layer bpw in brackets):", ""]
+    text += summary_table(rows, "kl", ".3f")
+    text += ["", f"Held-out perplexity (fp32: {fp32_ppl:.3f}; linear-layer bpw in brackets):", ""]
+    text += summary_table(rows, "ppl", ".2f")
+    text += [""] + [f"n/a ({k}): {v}." for k, v in NA_NOTES.items()]
+    text += ["", "All measurements (embedding/classifier q8 g64 in every row; the calibration capture took a median "
+             f"{calib[len(calib) // 2] if calib else 0:.0f} s wall per run on the shared machine, not included in "
+             "\"quantize s\"):", ""]
+    text += detail_table(rows, fp32_ppl, md_ref)
     body = "\n".join(text) + "\n"
     with open(os.path.join(out, "table.md"), "w") as f:
         f.write(body)
