@@ -43,7 +43,7 @@ row_now() {
   [[ -f $out/$id.ho.json ]] && return
   if ! mkdir "$out/$id.claim" 2>/dev/null; then
     echo "   $id skipped: claimed by another run (remove $out/$id.claim if none is running)"
-    return
+    return 1
   fi
   echo "== $id: $*"
   if "$bin" quantize "$model" --tokenizer "$tok" --calib-text "$out/calib.txt" -o "$out/$id.blq" \
@@ -62,7 +62,7 @@ row_now() {
 # Runs up to JOBS rows at once (the machine's other work shares the cores).
 row() {
   while (($(jobs -rp | wc -l) >= jobs_max)); do wait -n || true; done
-  row_now "$@" &
+  row_now "$@" || true &
 }
 uniform() {  # METHOD BITS GROUP [ROTATION]
   if [[ ${4:-none} == none ]]; then row "$1-q$2-g$3" --method "$1" --bits "$2" --group "$3"
@@ -71,7 +71,14 @@ uniform() {  # METHOD BITS GROUP [ROTATION]
 # Budgeted allocations share one measurement of every candidate (the same calibration).
 # Budgeted allocations share one measurement of every candidate (the same calibration), so they
 # run one after another in one job.
-allocs() { for b in "$@"; do row_now "alloc-$b" --target-bpw "$b" --measurements "$out/measurements.json"; done; }
+# Candidates: GPTQ at 2, 3, 4, 8 bits, groups 64 and 128, plain and rotated, and f16 (CANDIDATES=all
+# adds SliM-LLM, PTQ1.61, ternary and trit-planes, several times slower to measure).
+allocs() {
+  for b in "$@"; do
+    row_now "alloc-$b" --target-bpw "$b" --candidates "${CANDIDATES:-gptq}" --measurements "$out/measurements.json" ||
+      return 0  # another run is measuring
+  done
+}
 
 # Most telling rows first (an interrupted run still answers the main questions).
 allocs 2.5 2 3 1.6 4 &
@@ -80,18 +87,19 @@ for q in "2 64" "3 128" "2 128"; do
   set -- $q
   uniform rtn $1 $2; uniform gptq $1 $2; uniform gptq $1 $2 both
 done
-uniform gptq 4 128; uniform rtn 4 128
-for q in "2 64" "3 128" "2 128" "4 128"; do
-  set -- $q
-  uniform clip $1 $2; uniform rtn $1 $2 both
-done
-uniform gptq 4 128 both
 row slim-b2-g64 --method slim --bits 2 --group 64
-row slim-b3-g128 --method slim --bits 3 --group 128
 row ptq161-s0.2 --method ptq161 --salient 0.2
 row tritplane-g128 --method tritplane --group 128
-row ptq161-s0.1 --method ptq161 --salient 0.1
+uniform gptq 4 128; uniform rtn 4 128
+uniform rtn 2 64 both; uniform rtn 3 128 both
+row slim-b3-g128 --method slim --bits 3 --group 128
 row ternary-g128 --method ternary --group 128
+row ptq161-s0.1 --method ptq161 --salient 0.1
+for q in "2 64" "3 128" "2 128" "4 128"; do
+  set -- $q
+  uniform clip $1 $2
+done
+uniform gptq 4 128 both; uniform rtn 2 128 both; uniform rtn 4 128 both
 row slim-b2-g128 --method slim --bits 2 --group 128
 row ternary-g64 --method ternary --group 64
 
