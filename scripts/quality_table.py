@@ -121,6 +121,9 @@ def main():
     text += ["", f"Held-out perplexity (fp32: {fp32_ppl:.3f}; linear-layer bpw in brackets):", ""]
     text += summary_table(rows, "ppl", ".2f")
     text += [""] + [f"n/a ({k}): {v}." for k, v in NA_NOTES.items()]
+    if "not run" in "\n".join(text):
+        text.append("not run: the row had not finished when this table was written (scripts/quality_table.sh "
+                    "resumes and fills it in).")
     text += ["", "All measurements (embedding/classifier q8 g64 in every row; the calibration capture took a median "
              f"{calib[len(calib) // 2] if calib else 0:.0f} s wall per run on the shared machine, not included in "
              "\"quantize s\"):", ""]
