@@ -67,14 +67,18 @@ def results(out):
     rows = []
     for rid, method, budget, spec in ROWS:
         q, md, ho = load(out, rid + ".q.json"), load(out, rid + ".md.json"), load(out, rid + ".ho.json")
-        if not (q and md and ho):
+        if not (q and md):
             continue
         s = q["seconds"]
         rows.append({"id": rid, "method": method, "budget": budget, "spec": spec, "linear_bpw": q["linear_bpw"],
                      "model_bpw": q["model_bpw"], "bytes": q["stored_bytes"], "kl": md["mean_kl"],
-                     "top1": md["top1_agreement"], "ppl": ho["perplexity"], "md_ppl": md["perplexity"],
+                     "top1": md["top1_agreement"], "ppl": ho["perplexity"] if ho else None, "md_ppl": md["perplexity"],
                      "seconds": s["recipe"] + s["quantization"], "calib_seconds": s["calibration"]})
     return rows
+
+
+def fmt_ppl(v, fmt):
+    return "pending" if v is None else format(v, fmt)
 
 
 def detail_table(rows, fp32_ppl, md_ppl):
@@ -87,7 +91,7 @@ def detail_table(rows, fp32_ppl, md_ppl):
                                          if r["method"] in METHOD_ORDER else -1)):
         lines.append(f"| {r['budget'] or '-'} | {r['method']} | {r['spec']} | {r['linear_bpw']:.3f} | "
                      f"{r['model_bpw']:.3f} | {r['bytes'] / 1e6:.2f} | {r['kl']:.4f} | {100 * r['top1']:.1f}% | "
-                     f"{r['ppl']:.3f} | {r['md_ppl']:.2f} | {r['seconds']:.1f} |")
+                     f"{fmt_ppl(r['ppl'], '.3f')} | {r['md_ppl']:.2f} | {r['seconds']:.1f} |")
     return lines
 
 
@@ -98,7 +102,7 @@ def summary_table(rows, key, fmt):
         for b in BUDGETS:
             hits = [r for r in rows if r["method"] == method and r["budget"] == b]
             if hits:
-                cells.append(f"{hits[0][key]:{fmt}} ({hits[0]['linear_bpw']:.2f})")
+                cells.append(f"{fmt_ppl(hits[0][key], fmt)} ({hits[0]['linear_bpw']:.2f})")
             elif b in NA.get(method, {}):
                 cells.append(f"n/a ({NA[method][b]})")
             else:
@@ -122,7 +126,7 @@ def main():
     text += summary_table(rows, "ppl", ".2f")
     text += [""] + [f"n/a ({k}): {v}." for k, v in NA_NOTES.items()]
     if "not run" in "\n".join(text):
-        text.append("not run: the row had not finished when this table was written (scripts/quality_table.sh "
+        text.append("not run / pending: the row (or its held-out perplexity) had not finished when this table was written (scripts/quality_table.sh "
                     "resumes and fills it in).")
     text += ["", "All measurements (embedding/classifier q8 g64 in every row; the calibration capture took a median "
              f"{calib[len(calib) // 2] if calib else 0:.0f} s wall per run on the shared machine, not included in "

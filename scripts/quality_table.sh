@@ -7,7 +7,6 @@
 # Usage: scripts/quality_table.sh [OUT]   (default OUT: build/quality; finished rows are reused, so
 # an interrupted run resumes). Environment: BITLENS (the binary), WINDOWS (eval windows, 16),
 # JOBS (rows at once, 3), KEEP=1 keeps the containers, BACKEND (held-out perplexity backend: cpu or vulkan).
-# On the shared 2-core machine with WINDOWS=16 the whole table took about ... minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${BITLENS:-build/runtime/bitlens}
