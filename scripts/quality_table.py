@@ -43,6 +43,7 @@ NA = {
     "PTQ1.61": {"~2.5": "c", "~3": "c", "~4": "c"},
     "ternary": {"~2.5": "d", "~3": "d", "~4": "d"},
     "trit-planes": {"~1.6": "e", "~2": "e", "~2.5": "e", "~4": "e"},
+    "budgeted allocation": {"~1.6": "f", "~2": "f"},
 }
 NA_NOTES = {
     "a": "the narrowest uniform format is 2 bits, 2.3 bpw with its scales and offsets",
@@ -50,6 +51,8 @@ NA_NOTES = {
     "c": "PTQ1.61 is a 1-bit format with 4-bit salient columns, 1.5-2 bpw",
     "d": "ternary is one trit plane, 1.75-1.9 bpw",
     "e": "trit-planes are two trit planes, 3.5 bpw at g128",
+    "f": "with the GPTQ candidates the smallest choice is 2.31 bpw and `quantize` refuses the budget; "
+         "CANDIDATES=all adds the PTQ1.61 and ternary candidates that reach it (not measured in time)",
 }
 METHOD_ORDER = ["RTN", "clip", "GPTQ", "RTN + rotation", "GPTQ + rotation", "SliM-LLM", "PTQ1.61", "ternary",
                 "trit-planes", "budgeted allocation"]
