@@ -109,3 +109,18 @@ TEST(Cli, ConvertToGgufThenRunIt) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out.rfind("Once upon a time, there was a little girl named Lily.", 0), 0u) << r.out;
 }
+
+TEST(Cli, SavedSampledTextGivesTheSamePerplexity) {
+  const test::TempDir dir;
+  const std::string model = quoted(test::stories15m_path()), text = dir.file("sampled.txt");
+  Result r = run_cli("eval " + model + " --sampled --seed 7 --windows 2 --window-len 64 --save-text " + quoted(text) +
+                     " --json -");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto sampled = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  EXPECT_GT(read_text_file(text).size(), 100u);
+  r = run_cli("eval " + model + " --text " + quoted(text) + " --windows 2 --window-len 64 --json -");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto reread = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  EXPECT_EQ(reread["scored_tokens"], sampled["scored_tokens"]);
+  EXPECT_EQ(reread["perplexity"].get<double>(), sampled["perplexity"].get<double>());
+}

@@ -1,7 +1,9 @@
 // `bitlens quantize` on the real model: a uniform GPTQ 4-bit quantization with calibration
 // captured from sampled text writes a container that loads back with the recipe it reports, stays
 // close to the fp32 model on Moby Dick; an ApiQ model stores its LoRA factors (counted in its bpw)
-// and runs with `bitlens run` on the CPU and Vulkan backends; bad requests end in one "bitlens:" line.
+// and runs with `bitlens run` on the CPU and Vulkan backends; a ternary container that `eval`
+// reads (CPU and Vulkan) is refused with one line once truncated or damaged; bad requests end in
+// one "bitlens:" line.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -125,4 +127,38 @@ TEST(QuantizeCli, BadApiqRequestsAreOneLine) {
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("does not cover the LoRA factors"), std::string::npos) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST(QuantizeCli, EvalReadsTheContainerAndRefusesDamagedOnes) {
+  const test::TempDir dir;
+  const std::string out = dir.file("ternary.blq"), report = dir.file("report.json");
+  Result r = run_quantize("--method ternary --group 64 --calib-tokens 256 -o '" + out + "' --json '" + report + "'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(read_text_file(report));
+  for (const char* step : {"calibration", "recipe", "quantization"}) EXPECT_GE(j["seconds"][step].get<double>(), 0.0);
+  const std::string eval = " --tokenizer '" + test::tokenizer_path() + "' --text '" +
+                           test::data_path("texts/moby-dick/chapter_1.txt") + "' --windows 1 --window-len 32 --json -";
+  double cpu_ppl = 0;
+  for (const char* backend : {"cpu", "vulkan"}) {
+    r = run_cli("eval '" + out + "'" + eval + " --backend " + backend);
+    ASSERT_EQ(r.status, 0) << backend << ": " << r.err;
+    const double ppl = nlohmann::json::parse(r.out.substr(r.out.find('{')))["perplexity"].get<double>();
+    EXPECT_GT(ppl, 1.0) << backend;
+    if (cpu_ppl == 0) cpu_ppl = ppl;
+    EXPECT_NEAR(ppl, cpu_ppl, 1e-3 * cpu_ppl) << backend;  // the backends' logits agree to ~1e-3 relative
+  }
+  const std::vector<uint8_t> bytes = test::read_bytes(out);
+  const std::string bad = dir.file("bad.blq");
+  auto expect_refused = [&](const std::vector<uint8_t>& damaged, const std::string& problem) {
+    test::write_bytes(bad, damaged);
+    const Result e = run_cli("eval '" + bad + "'" + eval);
+    EXPECT_NE(e.status, 0) << problem;
+    EXPECT_EQ(e.err.rfind("bitlens: " + bad + ": ", 0), 0u) << e.err;
+    EXPECT_NE(e.err.find(problem), std::string::npos) << e.err;
+    EXPECT_EQ(std::count(e.err.begin(), e.err.end(), '\n'), 1) << e.err;
+  };
+  expect_refused(std::vector<uint8_t>(bytes.begin(), bytes.begin() + bytes.size() / 2), "truncated");
+  std::vector<uint8_t> flipped = bytes;
+  flipped[bytes.size() - 5] ^= 0x10;
+  expect_refused(flipped, "checksum mismatch");
 }

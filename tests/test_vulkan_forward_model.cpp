@@ -1,8 +1,10 @@
 // The Vulkan forward pass on the real model (stories15M) against the CPU reference forward pass:
 // greedy decoding of 200 tokens from "Once upon a time" gives the same tokens with fp32 weights
 // (and the golden story); the logits of a 48-token window of Moby Dick agree to 1e-4 relative
-// with fp32 weights, and to 1e-3 relative with 4-bit and 2-bit round-to-nearest weights (the CPU
-// running the dequantized model).
+// with fp32 weights, and to 1e-3 relative with 4-bit and 2-bit round-to-nearest weights and with
+// a model whose layers cycle through every low-bit format (mixed, ptq161, ternary, tritplane,
+// GPTQ and clipped q2/q3) with and without Hadamard rotations, read back from a .blq container (the
+// CPU running the dequantized model).
 // Relative error of a row of logits: max_i |got_i - ref_i| / max_i |ref_i|.
 #include <gtest/gtest.h>
 
@@ -11,14 +13,17 @@
 #include <memory>
 #include <string>
 
+#include "calib_data.h"
 #include "common/file_io.h"
 #include "gpu_test.h"
+#include "model/container.h"
 #include "model/cpu_forward.h"
 #include "model/float_model.h"
 #include "model/generate.h"
 #include "model/model_loader.h"
 #include "model/vulkan_forward.h"
 #include "model_fixtures.h"
+#include "quant/model_quant.h"
 
 using namespace bitlens;
 using namespace bitlens::model;
@@ -97,6 +102,34 @@ TEST_F(VulkanForwardModel, WindowLogitsMatchCpuQ2) {
   o.linear_format = quant::Format::Q2;
   o.embedding_format = quant::Format::Q2;
   expect_window_close(pack_model(stories15m(), o), 1e-3);
+}
+
+TEST_F(VulkanForwardModel, WindowLogitsMatchCpuEveryLowBitFormatFromContainer) {
+  const uint64_t seed = test::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  const Model& m = stories15m();
+  // Synthetic calibration inputs of the right widths: the test is about the kernels, not quality.
+  const uint32_t dim = m.config.dim, hidden = m.config.hidden_dim;
+  const quant::Calibration cd = quant::calibration_from(test::stats_of(test::correlated_inputs(512, dim, seed), dim));
+  const quant::Calibration ch =
+      quant::calibration_from(test::stats_of(test::correlated_inputs(512, hidden, seed + 1), hidden));
+  const quant::CalibrationLookup cal = [&](const std::string& name) { return name.ends_with("w2") ? &ch : &cd; };
+  using quant::Method, quant::RotationMode;
+  const quant::LinearSpec specs[] = {{Method::Slim, 2, 64},
+                                     {Method::Ptq161, 1, 0, RotationMode::Both, 0.2},
+                                     {Method::Ternary, 2, 64, RotationMode::Input},
+                                     {Method::TritPlane, 4, 128},
+                                     {Method::Gptq, 3, 128, RotationMode::Both},
+                                     {Method::Clip, 2, 64},
+                                     {Method::Ptq161, 1, 0, RotationMode::None, 0.1},
+                                     {Method::Slim, 3, 128, RotationMode::Both}};
+  quant::Recipe r;
+  for (uint32_t i = 0; i < m.config.n_layers; ++i)
+    for (uint32_t k = 0; k < kLinearsPerLayer; ++k)
+      r.layers.push_back({quant::linear_layer_name(i, Linear(k)), specs[(i * kLinearsPerLayer + k + seed) % 8]});
+  const test::TempDir dir;
+  write_container(dir.file("lowbit.blq"), quant::quantize_model(m, r, cal, {quant::Format::F32, 64, quant::Format::Q8, 64}));
+  expect_window_close(read_container(dir.file("lowbit.blq")).model, 1e-3);
 }
 
 }  // namespace

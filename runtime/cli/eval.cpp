@@ -19,7 +19,7 @@ namespace bitlens::cli {
 namespace {
 
 struct EvalOptions {
-  std::string model, tokenizer, reference, text_file, json, backend = "cpu", data_dir = "data";
+  std::string model, tokenizer, reference, text_file, json, save_text, backend = "cpu", data_dir = "data";
   bool moby_dick = false, sampled = false;
   uint64_t seed = 1234;
   eval::WindowOptions windows;
@@ -64,6 +64,7 @@ void evaluate(const EvalOptions& o) {
 
   auto [text, source] =
       eval_text(o, ref_forward ? *ref_forward : *test_forward, ref_forward ? o.reference : o.model, test.tokenizer, cancel);
+  if (!o.save_text.empty()) write_text_atomic(o.save_text, text);
   const std::vector<uint32_t> tokens = test.tokenizer.encode(text, true, false);
   const std::vector<eval::Window> windows = eval::make_windows(tokens, test.tokenizer.bos(), o.windows);
 
@@ -140,6 +141,8 @@ void add_eval_command(CLI::App& app) {
   cmd->add_flag("--second-half", o->windows.score_second_half,
                 "Score only the second half of each window (llama.cpp's perplexity protocol)");
   cmd->add_option("--backend", o->backend, "Backend of the evaluated model: cpu or vulkan")->capture_default_str();
+  cmd->add_option("--save-text", o->save_text,
+                  "Write the evaluation text to this file (e.g. the sampled text, to reuse it with --text)");
   cmd->add_option("--json", o->json, "Write a JSON report to this file (- for stdout)");
   cmd->callback([o] { evaluate(*o); });
 }

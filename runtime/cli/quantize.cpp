@@ -27,6 +27,7 @@
 #include "model/cpu_forward.h"
 #include "model/float_model.h"
 #include "model/model_loader.h"
+#include "quant/measurement_file.h"
 #include "quant/model_quant.h"
 
 namespace bitlens::cli {
@@ -34,7 +35,7 @@ namespace bitlens::cli {
 namespace {
 
 struct QuantizeOptions {
-  std::string model, tokenizer, output, recipe, save_recipe, json, calib_text, data_dir = "data";
+  std::string model, tokenizer, output, recipe, save_recipe, json, calib_text, measurements, data_dir = "data";
   std::string method = "gptq", rotation = "none", embedding = "q8", candidates = "all";
   uint32_t bits = 4, group = 64, embedding_group = 64, calib_tokens = 16384, eval_windows = 0;
   double target_bpw = 0.0, salient = 0.2;
@@ -112,14 +113,32 @@ quant::LinearSpec uniform_spec(const QuantizeOptions& o) {
   return spec;
 }
 
+// measure(), or the measurements of --measurements FILE when it exists (taken with the same
+// calibration and candidates), else measure() saved there.
+std::vector<quant::LayerMeasurement> measurements(const QuantizeOptions& o, const model::Model& m,
+                                                  const quant::CalibrationLookup& cal, const std::string& calibration,
+                                                  QuantizeCheckpoint& ck) {
+  const std::string key = calibration + "; candidates " + (is_apiq_method(o.method) ? "apiq" : o.candidates);
+  if (o.measurements.empty()) return measure(o, m, cal, ck);
+  if (file_exists(o.measurements)) {
+    quant::MeasurementFile f = quant::load_measurements(o.measurements);
+    if (f.calibration != key)
+      throw FileError(o.measurements, "measured with '" + f.calibration + "', not with '" + key + "'");
+    return std::move(f.layers);
+  }
+  quant::MeasurementFile f{key, measure(o, m, cal, ck)};
+  quant::save_measurements(o.measurements, f);
+  return std::move(f.layers);
+}
+
 quant::Recipe choose_recipe(const QuantizeOptions& o, const quant::Recipe& hand, const model::Model& m,
-                            const quant::CalibrationLookup& cal, QuantizeCheckpoint& ck) {
+                            const quant::CalibrationLookup& cal, const std::string& calibration, QuantizeCheckpoint& ck) {
   if (o.target_bpw > 0.0 && is_apiq_method(o.method)) {
     const double lora = lora_bpw(m.config, o.apiq.rank);
     if (o.target_bpw <= lora) throw Error("--target-bpw does not cover the LoRA factors of rank " + std::to_string(o.apiq.rank));
-    return quant::allocate_recipe(measure(o, m, cal, ck), o.target_bpw - lora, &hand);
+    return quant::allocate_recipe(measurements(o, m, cal, calibration, ck), o.target_bpw - lora, &hand);
   }
-  if (o.target_bpw > 0.0) return quant::allocate_recipe(measure(o, m, cal, ck), o.target_bpw, &hand);
+  if (o.target_bpw > 0.0) return quant::allocate_recipe(measurements(o, m, cal, calibration, ck), o.target_bpw, &hand);
   if (!o.recipe.empty()) return hand;
   const quant::LinearSpec spec = uniform_spec(o);
   quant::Recipe r;
@@ -170,9 +189,10 @@ std::vector<std::array<train::ApiqOptions::LinearQuant, model::kLinearsPerLayer>
 // gets the formats trained.
 model::PackedModel train_apiq(const QuantizeOptions& o, const quant::Recipe& hand, const model::Model& m,
                               const std::vector<std::vector<uint32_t>>& seqs, const quant::CalibrationLookup& cal,
-                              QuantizeCheckpoint& ck, quant::Format embedding, quant::Recipe& recipe, nlohmann::json& report) {
+                              const std::string& calibration, QuantizeCheckpoint& ck, quant::Format embedding,
+                              quant::Recipe& recipe, nlohmann::json& report) {
   const auto bits = o.target_bpw > 0.0 || !o.recipe.empty()
-                        ? recipe_bits(choose_recipe(o, hand, m, cal, ck), m.config.n_layers)
+                        ? recipe_bits(choose_recipe(o, hand, m, cal, calibration, ck), m.config.n_layers)
                         : std::vector<std::array<train::ApiqOptions::LinearQuant, model::kLinearsPerLayer>>{};
   model::PackedModel packed = apiq_model(m, seqs, o.apiq, o.bits, o.group, bits, embedding, o.embedding_group, report);
   for (uint32_t i = 0; i < packed.layers.size(); ++i)
@@ -204,23 +224,35 @@ void quantize(const QuantizeOptions& o, const Cancellation& cancel, QuantizeChec
   const auto start = std::chrono::steady_clock::now();
   const bool apiq = is_apiq_method(o.method);
   std::string calib_source;
+  using Clock = std::chrono::steady_clock;
+  const auto seconds_since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
+  auto t0 = Clock::now();
   model::CpuForward forward(lm.model);
   const auto seqs = calibration_set(o, lm, forward, ck, calib_source);
   const bool need_stats = !apiq || o.target_bpw > 0.0 || !o.recipe.empty();
   const calib::ModelStats stats = need_stats ? calibrate(forward, seqs, ck) : calib::ModelStats(lm.model.config);
+  const double calib_seconds = seconds_since(t0);
+  t0 = Clock::now();
   const quant::CalibrationLookup cal = quant::calibration_lookup(stats);
+  uint64_t calib_tokens = 0;
+  for (const auto& s : seqs) calib_tokens += s.size();
+  const std::string calibration = calib_source + ", " + std::to_string(calib_tokens) + " tokens";
   nlohmann::json report;
   quant::Recipe recipe;
   model::PackedModel packed;
+  double recipe_seconds = 0.0;
   if (apiq) {
-    packed = train_apiq(o, hand, lm.model, seqs, cal, ck, embedding, recipe, report);
+    packed = train_apiq(o, hand, lm.model, seqs, cal, calibration, ck, embedding, recipe, report);
   } else {
-    recipe = choose_recipe(o, hand, lm.model, cal, ck);
+    recipe = choose_recipe(o, hand, lm.model, cal, calibration, ck);
+    recipe_seconds = seconds_since(t0);
+    t0 = Clock::now();
     packed = quant::quantize_model(lm.model, recipe, cal, {quant::Format::F32, 64, embedding, o.embedding_group},
                                    [&](const std::string& name, const std::function<model::PackedLinear()>& q) {
                                      return ck.linear(name, q);
                                    });
   }
+  const double quantize_seconds = seconds_since(t0);
   recipe.weights = recipe.stored_bits = 0;
   for (size_t i = 0; i < packed.layers.size(); ++i)
     for (const auto& lin : packed.layers[i].linears) {
@@ -229,16 +261,19 @@ void quantize(const QuantizeOptions& o, const Cancellation& cancel, QuantizeChec
     }
   std::cout << "linear layers " << format_fixed(packed.linear_bpw(), 4) << " bpw, whole model "
             << format_fixed(packed.model_bpw(), 4) << " bpw, " << packed.stored_bytes() << " bytes\n";
-  uint64_t calib_tokens = 0;
-  for (const auto& s : seqs) calib_tokens += s.size();
+  std::cout << "seconds: calibration " << format_fixed(calib_seconds, 1) << ", recipe " << format_fixed(recipe_seconds, 1)
+            << ", quantization " << format_fixed(quantize_seconds, 1) << "\n";
   report["model"] = o.model;
   report["method"] = o.method;
   report["linear_bpw"] = packed.linear_bpw();
   report["model_bpw"] = packed.model_bpw();
   report["stored_bytes"] = packed.stored_bytes();
+  report["seconds"] = {{"calibration", calib_seconds},
+                       {"recipe", recipe_seconds},
+                       {"quantization", quantize_seconds},
+                       {"total", seconds_since(start)}};
   report["calibration"] = {{"source", calib_source}, {"tokens", calib_tokens}};
   report["recipe"] = nlohmann::json::parse(quant::recipe_json(recipe));
-  report["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!o.save_recipe.empty()) quant::save_recipe(o.save_recipe, recipe);
   if (!o.output.empty()) {
     model::write_container(o.output, packed, {report["recipe"], report["calibration"]}, &cancel);
@@ -281,6 +316,8 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer file (default: the GGUF's own, or tokenizer.bin beside the model)");
   cmd->add_option("--target-bpw", o->target_bpw, "Budgeted allocation: measure every candidate of every linear layer and "
                                                  "meet this bits-per-weight over the linear layers");
+  cmd->add_option("--measurements", o->measurements, "With --target-bpw: reuse the candidate measurements in this file "
+                                                     "(same calibration and candidates), or measure and save them there");
   cmd->add_option("--recipe", o->recipe, "Recipe JSON: the layers it fixes by hand (with --target-bpw), or every layer");
   cmd->add_option("--candidates", o->candidates, "Methods measured for --target-bpw: all, or a list like gptq,slim")->capture_default_str();
   cmd->add_option("--method", o->method, "One method for every layer: rtn, clip, gptq, slim, ptq161, ternary, tritplane, float, "
