@@ -1,0 +1,107 @@
+// Script text <-> commands.
+#include "inspect/command.h"
+
+#include <charconv>
+#include <cstdio>
+#include <vector>
+
+#include "common/error.h"
+
+namespace bitlens::inspect {
+
+namespace {
+
+const char* kUsage =
+    "commands: select LAYER | bits LAYER N | format LAYER NAME | group LAYER N | rotate LAYER on|off | "
+    "budget BPW | undo | save-recipe PATH";
+
+std::vector<std::string_view> words(std::string_view line) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    size_t j = i;
+    while (j < line.size() && line[j] != ' ' && line[j] != '\t') ++j;
+    if (j > i) out.push_back(line.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+template <class T>
+T number(std::string_view text, std::string_view what) {
+  T v{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size())
+    throw Error("'" + std::string(text) + "' is not a valid " + std::string(what));
+  return v;
+}
+
+}  // namespace
+
+Command parse_command(std::string_view line) {
+  const auto w = words(line);
+  if (w.empty()) throw Error(std::string("empty command; ") + kUsage);
+  const std::string_view verb = w[0];
+  auto need = [&](size_t n) {
+    if (w.size() != n) throw Error("'" + std::string(line) + "': wrong number of arguments; " + kUsage);
+  };
+  if (verb == "select") {
+    need(2);
+    return SelectLayer{std::string(w[1])};
+  }
+  if (verb == "bits") {
+    need(3);
+    return SetLayer{std::string(w[1]), quant::format_for_bits(number<uint32_t>(w[2], "bit width")), {}, {}};
+  }
+  if (verb == "format") {
+    need(3);
+    return SetLayer{std::string(w[1]), quant::parse_format(w[2]), {}, {}};
+  }
+  if (verb == "group") {
+    need(3);
+    return SetLayer{std::string(w[1]), {}, number<uint32_t>(w[2], "group size"), {}};
+  }
+  if (verb == "rotate") {
+    need(3);
+    if (w[2] != "on" && w[2] != "off") throw Error("rotate takes on or off, not '" + std::string(w[2]) + "'");
+    return SetLayer{std::string(w[1]), {}, {}, w[2] == "on"};
+  }
+  if (verb == "budget") {
+    need(2);
+    return SetBudget{number<double>(w[1], "budget in bits per weight")};
+  }
+  if (verb == "undo") {
+    need(1);
+    return Undo{};
+  }
+  if (verb == "save-recipe") {
+    need(2);
+    return SaveRecipe{std::string(w[1])};
+  }
+  throw Error("unknown command '" + std::string(verb) + "'; " + kUsage);
+}
+
+std::string describe(const Command& c) {
+  struct Describe {
+    std::string operator()(const OpenModel& o) const { return "open " + (o.model ? o.model->source : "(none)"); }
+    std::string operator()(const SelectLayer& s) const { return "select " + s.layer; }
+    std::string operator()(const SetLayer& s) const {
+      std::string t = "set " + s.layer;
+      if (s.format) t += std::string(" format ") + quant::format_info(*s.format).name;
+      if (s.group_size) t += " group " + std::to_string(*s.group_size);
+      if (s.rotate) t += *s.rotate ? " rotate on" : " rotate off";
+      return t;
+    }
+    std::string operator()(const SetBudget& b) const {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "budget %.3g bpw", b.bpw);
+      return buf;
+    }
+    std::string operator()(const Undo&) const { return "undo"; }
+    std::string operator()(const SaveRecipe& s) const { return "save-recipe " + s.path; }
+  };
+  return std::visit(Describe{}, c);
+}
+
+}  // namespace bitlens::inspect

@@ -1,0 +1,317 @@
+// The inspector's commands: open, select, set a layer, set a budget, undo, save a recipe.
+#include "inspect/session_state.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "common/error.h"
+#include "common/file_io.h"
+#include "inspect/allocation.h"
+#include "inspect/heatmap.h"
+#include "inspect/layer_quant.h"
+#include "inspect/metrics.h"
+#include "inspect/recipe.h"
+
+namespace bitlens::inspect {
+
+namespace {
+
+std::string format_bpw(double bpw) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f bpw", bpw);
+  return buf;
+}
+
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+}  // namespace
+
+SessionState::SessionState(SessionOptions options, SessionHooks hooks)
+    : options_(options), hooks_(std::move(hooks)), snap_(std::make_shared<Snapshot>()) {}
+
+std::string SessionState::apply(const Command& command) {
+  return std::visit(Overloaded{
+                        [&](const OpenModel& c) { return open(c); },
+                        [&](const SelectLayer& c) { return select(c); },
+                        [&](const SetLayer& c) { return set_layer(c); },
+                        [&](const SetBudget& c) { return set_budget(c); },
+                        [&](const Undo&) { return undo(); },
+                        [&](const SaveRecipe& c) { return save_recipe(c); },
+                    },
+                    command);
+}
+
+void SessionState::check_cancel() const {
+  if (hooks_.cancelled && hooks_.cancelled()) throw Cancelled();
+}
+
+void SessionState::require_open() const {
+  if (!snap_->open) throw Error("no model is open");
+}
+
+uint32_t SessionState::layer_index(const std::string& name) const {
+  require_open();
+  return parse_layer(name, model_->config.n_layers).index();
+}
+
+const model::Matrix& SessionState::weight(uint32_t layer) const {
+  return model_->weights.layers[layer / model::kLinearsPerLayer].linear(model::Linear(layer % model::kLinearsPerLayer));
+}
+
+uint64_t SessionState::layer_seed(uint32_t layer) const { return options_.seed * 0x9e3779b97f4a7c15ull + layer; }
+
+SessionState::Current SessionState::quantize(uint32_t layer, const LayerChoice& choice) const {
+  const model::Matrix& w = weight(layer);
+  QuantizedLayer q = quantize_layer(w, choice, layer_seed(layer));
+  const LayerData& d = layers_[layer];
+  Current c;
+  c.choice = choice;
+  c.bpw = q.bpw;
+  c.metrics = measure_layer(w, q.restored, calibration_->input(snap_->layers[layer].ref), calibration_->tokens,
+                            d.energy, d.output_energy);
+  c.packed = std::make_shared<model::PackedLinear>(std::move(q.packed));
+  return c;
+}
+
+void SessionState::measure_candidates(uint32_t layer) {
+  LayerData& d = layers_[layer];
+  if (!d.candidates.empty()) return;
+  const model::Matrix& w = weight(layer);
+  std::vector<Measured> out;
+  for (const LayerChoice& c : allocation_candidates(w.rows, w.cols)) {
+    check_cancel();
+    const Current q = quantize(layer, c);
+    out.push_back({c, q.bpw, q.metrics});
+  }
+  d.candidates = std::move(out);
+}
+
+std::shared_ptr<const LayerDetail> SessionState::make_detail(uint32_t layer, const LayerChoice& choice) const {
+  const model::Matrix& w = weight(layer);
+  auto d = std::make_shared<LayerDetail>();
+  d->layer = layer;
+  d->rows = w.rows;
+  d->cols = w.cols;
+  d->choice = choice;
+  d->weight.assign(w.span().begin(), w.span().end());
+  const LayerChoice rotated{quant::Format::F32, 0, true};
+  d->rotated = choice_problem(rotated, w.rows, w.cols).empty()
+                   ? rotate_weights(w, rotation_signs(w.rows, w.cols, layer_seed(layer)))
+                   : d->weight;
+  QuantizedLayer q = quantize_layer(w, choice, layer_seed(layer));
+  d->quantized = std::move(q.quantized);
+  d->restored = std::move(q.restored);
+  d->codes = std::move(q.codes);
+  d->energy = layers_[layer].energy;
+  d->saliency = activation_saliency(w, d->energy);
+  d->salient_channels = top_columns(d->saliency, w.rows, w.cols, std::max(1u, w.cols / 100));
+  d->saliency_log_range = log_range(d->saliency);
+  return d;
+}
+
+SessionState::Staged SessionState::stage_choices(const std::vector<LayerChoice>& choices,
+                                                 const std::string& task) const {
+  std::vector<uint32_t> changed;
+  for (uint32_t i = 0; i < choices.size(); ++i)
+    if (!(choices[i] == layers_[i].current.choice)) changed.push_back(i);
+  Staged staged;
+  for (size_t k = 0; k < changed.size(); ++k) {
+    check_cancel();
+    if (hooks_.progress) hooks_.progress(task, float(k) / float(changed.size()));
+    staged.emplace_back(changed[k], quantize(changed[k], choices[changed[k]]));
+  }
+  return staged;
+}
+
+void SessionState::commit(Snapshot next, Staged staged) {
+  // Everything that can fail happens before the first change.
+  std::shared_ptr<const LayerDetail> detail = next.detail;
+  if (next.selected >= 0) {
+    for (const auto& [i, cur] : staged)
+      if (int(i) == next.selected) detail = make_detail(i, cur.choice);
+    if (!detail || detail->layer != uint32_t(next.selected))
+      detail = make_detail(uint32_t(next.selected), layers_[size_t(next.selected)].current.choice);
+  }
+  check_cancel();
+  for (auto& [i, cur] : staged) {
+    next.layers[i].choice = cur.choice;
+    next.layers[i].bpw = cur.bpw;
+    next.layers[i].metrics = cur.metrics;
+    layers_[i].current = std::move(cur);
+  }
+  uint64_t bytes = 0, weights = 0;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    bytes += layers_[i].current.packed->stored_bytes();
+    weights += uint64_t(next.layers[i].rows) * next.layers[i].cols;
+  }
+  next.linear_bytes = bytes;
+  next.linear_bpw = weights ? double(bytes) * 8.0 / double(weights) : 0.0;
+  next.detail = std::move(detail);
+  next.version = snap_->version + 1;
+  snap_ = std::make_shared<const Snapshot>(std::move(next));
+  if (hooks_.publish) hooks_.publish(snap_);
+}
+
+std::string SessionState::open(const OpenModel& c) {
+  if (!c.model) throw Error("open: no model given");
+  if (!c.calibration) throw Error("open: no calibration inputs given");
+  const model::ModelConfig& cfg = c.model->config;
+  model::validate(cfg, c.model->source);
+  if (c.calibration->blocks.size() != cfg.n_layers || c.calibration->tokens == 0)
+    throw Error("open: the calibration inputs do not match the model's " + std::to_string(cfg.n_layers) + " blocks");
+
+  // Build the new state aside; the old one stays in place until everything succeeded.
+  SessionState fresh(options_, {nullptr, hooks_.progress, hooks_.cancelled});
+  fresh.model_ = c.model;
+  fresh.calibration_ = c.calibration;
+  Snapshot next;
+  next.open = true;
+  next.model_name = c.model->source;
+  next.config = cfg;
+  next.calibration_source = c.calibration->source;
+  const uint32_t n = cfg.n_layers * model::kLinearsPerLayer;
+  for (uint32_t i = 0; i < n; ++i) {
+    LayerRef ref{i / model::kLinearsPerLayer, model::Linear(i % model::kLinearsPerLayer)};
+    const model::Matrix& w = fresh.weight(i);
+    const std::span<const float> x = c.calibration->input(ref);
+    if (x.size() != size_t(c.calibration->tokens) * w.cols)
+      throw Error("open: calibration inputs of " + layer_name(ref) + " have the wrong size");
+    next.layers.push_back({layer_name(ref), ref, w.rows, w.cols, {}, 0, {}});
+    LayerData d;
+    d.energy = channel_energy(x, c.calibration->tokens, w.cols);
+    d.output_energy = output_energy(w, x, c.calibration->tokens);
+    fresh.layers_.push_back(std::move(d));
+  }
+  fresh.snap_ = std::make_shared<const Snapshot>(next);
+  std::vector<LayerChoice> choices;
+  for (const auto& row : next.layers) {
+    LayerChoice ch = options_.initial;
+    if (!choice_problem(ch, row.rows, row.cols).empty()) ch.rotate = false;
+    choices.push_back(ch);
+  }
+  Staged staged;
+  for (uint32_t i = 0; i < n; ++i) {
+    check_cancel();
+    if (hooks_.progress) hooks_.progress("quantizing " + next.layers[i].name, float(i) / float(n));
+    staged.emplace_back(i, fresh.quantize(i, choices[i]));
+  }
+  next.selected = 0;
+  next.history.push_back({"open: " + options_.initial.describe(), choices, 0});
+  fresh.commit(std::move(next), std::move(staged));
+
+  model_ = std::move(fresh.model_);
+  calibration_ = std::move(fresh.calibration_);
+  layers_ = std::move(fresh.layers_);
+  Snapshot published = *fresh.snap_;
+  published.version = snap_->version + 1;
+  snap_ = std::make_shared<const Snapshot>(std::move(published));
+  if (hooks_.publish) hooks_.publish(snap_);
+  return "opened " + c.model->source + " (" + cfg.describe() + ")";
+}
+
+std::string SessionState::select(const SelectLayer& c) {
+  const uint32_t i = layer_index(c.layer);
+  Snapshot next = *snap_;
+  next.selected = int(i);
+  next.detail = make_detail(i, layers_[i].current.choice);
+  commit(std::move(next), {});
+  return "selected " + c.layer;
+}
+
+std::string SessionState::set_layer(const SetLayer& c) {
+  const uint32_t i = layer_index(c.layer);
+  const LayerRow& row = snap_->layers[i];
+  LayerChoice ch = layers_[i].current.choice;
+  if (c.format) ch.format = *c.format;
+  if (c.group_size) ch.group_size = *c.group_size;
+  if (c.rotate) ch.rotate = *c.rotate;
+  if (const std::string p = choice_problem(ch, row.rows, row.cols); !p.empty()) throw Error(c.layer + ": " + p);
+  if (ch == layers_[i].current.choice) return c.layer + " unchanged (" + ch.describe() + ")";
+  std::vector<LayerChoice> choices = snap_->history.back().choices;
+  choices[i] = ch;
+  Snapshot next = *snap_;
+  next.history.push_back({c.layer + ": " + ch.describe(), choices, snap_->budget_bpw});
+  next.edits++;
+  commit(std::move(next), stage_choices(choices, "quantizing " + c.layer));
+  return c.layer + ": " + ch.describe();
+}
+
+std::string SessionState::set_budget(const SetBudget& c) {
+  require_open();
+  if (!(c.bpw > 0) || !std::isfinite(c.bpw))
+    throw Error("budget must be a positive number of bits per weight, not " + std::to_string(c.bpw));
+  const uint32_t n = uint32_t(layers_.size());
+  for (uint32_t i = 0; i < n; ++i) {
+    if (hooks_.progress) hooks_.progress("measuring candidates", float(i) / float(n));
+    measure_candidates(i);
+  }
+  std::vector<std::vector<AllocationOption>> options(n);
+  double total_weights = 0, min_bits = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    const double weights = double(snap_->layers[i].rows) * snap_->layers[i].cols;
+    total_weights += weights;
+    double smallest = INFINITY;
+    for (const Measured& m : layers_[i].candidates) {
+      options[i].push_back({m.bpw * weights, m.metrics.output_sse});
+      smallest = std::min(smallest, m.bpw * weights);
+    }
+    min_bits += smallest;
+  }
+  if (min_bits > c.bpw * total_weights)
+    throw Error("impossible budget " + format_bpw(c.bpw) + ": the smallest choice of every layer needs " +
+                format_bpw(min_bits / total_weights));
+  const Allocation a = allocate_bits(options, c.bpw * total_weights);
+  std::vector<LayerChoice> choices(n);
+  for (uint32_t i = 0; i < n; ++i) choices[i] = layers_[i].candidates[a.choice[i]].choice;
+  Staged staged = stage_choices(choices, "allocating " + format_bpw(c.bpw));
+  const size_t changed = staged.size();
+  Snapshot next = *snap_;
+  next.budget_bpw = c.bpw;
+  next.history.push_back({"budget " + format_bpw(c.bpw), choices, c.bpw});
+  next.edits++;
+  next.measured_layers = n;
+  commit(std::move(next), std::move(staged));
+  return "budget " + format_bpw(c.bpw) + ": " + format_bpw(snap_->linear_bpw) + ", " + std::to_string(changed) +
+         " layers changed";
+}
+
+std::string SessionState::undo() {
+  require_open();
+  if (!snap_->can_undo()) throw Error("nothing to undo");
+  Snapshot next = *snap_;
+  const std::string what = next.history.back().what;
+  next.history.pop_back();
+  next.budget_bpw = next.history.back().budget_bpw;
+  next.edits++;
+  commit(std::move(next), stage_choices(snap_->history[snap_->history.size() - 2].choices, "undoing " + what));
+  return "undid " + what;
+}
+
+std::string SessionState::save_recipe(const SaveRecipe& c) {
+  require_open();
+  if (c.path.empty()) throw Error("save-recipe: no file name given");
+  write_text_atomic(c.path, recipe_json(*snap_));
+  return "saved the recipe to " + c.path;
+}
+
+bool SessionState::has_background_work() const {
+  return options_.background_measurement && snap_->open && snap_->measured_layers < layers_.size();
+}
+
+void SessionState::background_step() {
+  const uint32_t i = snap_->measured_layers;
+  measure_candidates(i);
+  Snapshot next = *snap_;
+  next.measured_layers = i + 1;
+  next.version = snap_->version + 1;
+  snap_ = std::make_shared<const Snapshot>(std::move(next));
+  if (hooks_.publish) hooks_.publish(snap_);
+}
+
+}  // namespace bitlens::inspect
