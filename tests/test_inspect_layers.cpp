@@ -193,10 +193,19 @@ TEST(InspectHistogram, ScopesCountsAndLevels) {
   EXPECT_THROW(scope_values(m, rows, cols, Scope::Row, rows, 0, 64), Error);
 
   const auto [lo, hi] = value_range({row, col});
-  const Histogram h = histogram(m, lo - 1, hi + 1, 10);
+  const Histogram h = histogram(m, lo, hi, 10);
   uint64_t total = 0;
   for (auto c : h.counts) total += c;
-  EXPECT_EQ(total, m.size());  // outside values land in the end bins
+  EXPECT_EQ(total + h.outside, m.size());  // every value is in a bin or counted outside
+  for (float v : m) {
+    if (v < lo || v > hi) continue;
+    --total;
+  }
+  EXPECT_EQ(total, 0u);
+  // The robust range leaves out about `tail` of the values at each end.
+  const auto [rlo, rhi] = robust_range({m}, 0.05f);
+  const Histogram inner = histogram(m, rlo, rhi, 10);
+  EXPECT_NEAR(double(inner.outside) / double(m.size()), 0.1, 0.01);
   const Histogram one = histogram(std::vector<float>{0.1f, 0.1f, 0.9f}, 0, 1, 2);
   EXPECT_EQ(one.counts, (std::vector<uint32_t>{2, 1}));
   EXPECT_EQ(one.max_count(), 2u);

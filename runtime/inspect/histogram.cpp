@@ -51,9 +51,12 @@ Histogram histogram(std::span<const float> v, float lo, float hi, uint32_t bins)
   h.counts.assign(bins, 0);
   const float scale = float(bins) / (h.hi - h.lo);
   for (float x : v) {
-    if (!std::isfinite(x)) continue;
+    if (!(x >= h.lo && x <= h.hi)) {
+      ++h.outside;
+      continue;
+    }
     const float b = std::floor((x - h.lo) * scale);
-    h.counts[size_t(std::clamp(b, 0.0f, float(bins - 1)))]++;
+    h.counts[size_t(std::min(b, float(bins - 1)))]++;
   }
   return h;
 }
@@ -67,6 +70,19 @@ std::pair<float, float> value_range(std::initializer_list<std::span<const float>
         hi = std::max(hi, x);
       }
   return lo <= hi ? std::pair{lo, hi} : std::pair{0.0f, 0.0f};
+}
+
+std::pair<float, float> robust_range(std::initializer_list<std::span<const float>> sets, float tail) {
+  std::vector<float> all;
+  for (auto s : sets)
+    for (float x : s)
+      if (std::isfinite(x)) all.push_back(x);
+  if (all.empty()) return {0.0f, 0.0f};
+  const size_t k = std::min(all.size() - 1, size_t(double(tail) * double(all.size())));
+  std::nth_element(all.begin(), all.begin() + k, all.end());
+  const float lo = all[k];
+  std::nth_element(all.begin(), all.end() - 1 - k, all.end());
+  return {lo, all[all.size() - 1 - k]};
 }
 
 std::vector<float> group_levels(const quant::QuantizedMatrix& m, uint32_t row, uint32_t group) {

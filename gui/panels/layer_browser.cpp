@@ -1,0 +1,105 @@
+// Layer browser: every block linear layer with its shape, format, bits, bpw and the three errors,
+// sortable by any column; clicking a row selects the layer.
+#include <algorithm>
+#include <numeric>
+
+#include "draw.h"
+#include "panels.h"
+
+namespace bitlens::gui {
+
+namespace {
+
+enum Column { kName = 0, kShape, kFormat, kBits, kBpw, kWeightErr, kOutputErr, kSaliencyErr, kColumns };
+
+double sort_key(const inspect::LayerRow& r, int column) {
+  switch (column) {
+    case kShape: return double(r.rows) * r.cols;
+    case kFormat: return double(uint32_t(r.choice.format)) * 1000 + r.choice.group_size + (r.choice.rotate ? 0.5 : 0);
+    case kBits: return r.choice.bits();
+    case kBpw: return r.bpw;
+    case kWeightErr: return r.metrics.weight_error;
+    case kOutputErr: return r.metrics.output_error;
+    case kSaliencyErr: return r.metrics.saliency_error;
+    default: return r.ref.index();
+  }
+}
+
+// The error as text over a faint bar whose length is the error relative to the column's largest.
+void error_cell(double v, double max, int metric) {
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  const float w = ImGui::GetContentRegionAvail().x, h = ImGui::GetTextLineHeight();
+  const float frac = max > 0 ? float(v / max) : 0.0f;
+  const ImU32 c = (metric_color(metric) & 0x00ffffffu) | 0x60000000u;
+  ImGui::GetWindowDrawList()->AddRectFilled(p, {p.x + w * frac, p.y + h}, c);
+  ImGui::Text("%.3f", v);
+}
+
+}  // namespace
+
+void layer_browser(const inspect::Snapshot& s, UiState& ui, const CommandSink& send, PanelArea area) {
+  if (!begin_panel("Layers", area, ui)) return end_panel();
+  if (!s.open) {
+    ImGui::TextDisabled("No model is open.");
+    return end_panel();
+  }
+  ImGui::TextDisabled("relative errors: weight, output on calibration inputs, saliency-weighted");
+  const ImGuiTableFlags flags = ImGuiTableFlags_Sortable | ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV |
+                                ImGuiTableFlags_ScrollY | ImGuiTableFlags_Resizable;
+  if (!ImGui::BeginTable("layers", kColumns, flags)) return end_panel();
+  ImGui::TableSetupScrollFreeze(0, 1);
+  auto width = [](const char* widest) { return ImGui::CalcTextSize(widest).x + 4; };
+  const ImGuiTableColumnFlags fixed = ImGuiTableColumnFlags_WidthFixed;
+  const ImGuiTableColumnFlags err = ImGuiTableColumnFlags_WidthStretch | ImGuiTableColumnFlags_PreferSortDescending;
+  ImGui::TableSetupColumn("layer", fixed | ImGuiTableColumnFlags_DefaultSort, width("blk.00.wq"));
+  ImGui::TableSetupColumn("shape", fixed, width("0000x0000"));
+  ImGui::TableSetupColumn("format", fixed, width("q8 g128 rot"));
+  ImGui::TableSetupColumn("bits", fixed, width("bits"));
+  ImGui::TableSetupColumn("bpw", fixed, width("00.00"));
+  ImGui::TableSetupColumn("weight", err);
+  ImGui::TableSetupColumn("output", err);
+  ImGui::TableSetupColumn("salient", err);
+  ImGui::TableHeadersRow();
+  if (ImGuiTableSortSpecs* specs = ImGui::TableGetSortSpecs(); specs && specs->SpecsCount > 0) {
+    ui.sort_column = specs->Specs[0].ColumnIndex;
+    ui.sort_descending = specs->Specs[0].SortDirection == ImGuiSortDirection_Descending;
+  }
+  std::vector<size_t> order(s.layers.size());
+  std::iota(order.begin(), order.end(), size_t(0));
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const double ka = sort_key(s.layers[a], ui.sort_column), kb = sort_key(s.layers[b], ui.sort_column);
+    return ui.sort_descending ? ka > kb : ka < kb;
+  });
+  double max_err[3] = {0, 0, 0};
+  for (const auto& r : s.layers) {
+    max_err[0] = std::max(max_err[0], r.metrics.weight_error);
+    max_err[1] = std::max(max_err[1], r.metrics.output_error);
+    max_err[2] = std::max(max_err[2], r.metrics.saliency_error);
+  }
+  for (size_t i : order) {
+    const inspect::LayerRow& r = s.layers[i];
+    ImGui::TableNextRow();
+    ImGui::TableNextColumn();
+    const bool selected = int(i) == s.selected;
+    if (ImGui::Selectable(r.name.c_str(), selected, ImGuiSelectableFlags_SpanAllColumns) && !selected)
+      send(inspect::SelectLayer{r.name});
+    ImGui::TableNextColumn();
+    ImGui::Text("%ux%u", r.rows, r.cols);
+    ImGui::TableNextColumn();
+    ImGui::TextUnformatted(r.choice.describe().c_str());
+    ImGui::TableNextColumn();
+    ImGui::Text("%u", r.choice.bits());
+    ImGui::TableNextColumn();
+    ImGui::Text("%.2f", r.bpw);
+    ImGui::TableNextColumn();
+    error_cell(r.metrics.weight_error, max_err[0], 0);
+    ImGui::TableNextColumn();
+    error_cell(r.metrics.output_error, max_err[1], 1);
+    ImGui::TableNextColumn();
+    error_cell(r.metrics.saliency_error, max_err[2], 2);
+  }
+  ImGui::EndTable();
+  end_panel();
+}
+
+}  // namespace bitlens::gui

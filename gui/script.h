@@ -1,0 +1,33 @@
+// Scripts that drive the inspector without a person (tests, screenshots for the docs): one command
+// per line, run one per frame. Besides the session's commands (inspect/command.h) a script may say
+//   wait              until the session is idle (every queued command and background job done)
+//   frames N          render N frames
+//   screenshot FILE   capture the next settled frame to FILE (PNG) and its panel rectangles to
+//                     FILE.panels.json
+//   panels DIR        capture the next settled frame cut into one PNG per panel, in DIR
+//   quit              leave the app
+// Blank lines and lines starting with # are skipped. Every line is parsed when the script is
+// loaded, so a typo is reported with its line number before anything runs.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "inspect/command.h"
+
+namespace bitlens::gui {
+
+struct ScriptStep {
+  enum class Kind { Command, Wait, Frames, Screenshot, Panels, Quit } kind = Kind::Command;
+  inspect::Command command;  // Kind::Command
+  std::string path;          // Screenshot, Panels
+  int frames = 0;            // Frames
+  int line = 0;              // 1-based line in the file
+  std::string text;          // the line itself
+};
+
+// Throws FileError naming the file and line when a line is not a valid step.
+std::vector<ScriptStep> load_script(const std::string& path);
+std::vector<ScriptStep> parse_script(const std::string& text, const std::string& name);
+
+}  // namespace bitlens::gui
