@@ -14,6 +14,9 @@ class MappedFile {
  public:
   MappedFile() = default;
   explicit MappedFile(const std::string& path);  // throws FileError if missing or unreadable
+  // Wraps bytes already in memory (not copied, not owned), named `name` in error messages; lets
+  // parsers run on buffers (fuzzing, tests) exactly as on files.
+  static MappedFile from_memory(const std::string& name, std::span<const uint8_t> bytes);
   ~MappedFile();
   MappedFile(MappedFile&& o) noexcept;
   MappedFile& operator=(MappedFile&& o) noexcept;
@@ -31,6 +34,7 @@ class MappedFile {
   std::string path_;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  bool mapped_ = false;  // data_ is our mmap (unmapped on destruction)
 };
 
 std::vector<uint8_t> read_file(const std::string& path);
