@@ -14,15 +14,22 @@
 #include "inspect/layer_quant.h"
 #include "inspect/metrics.h"
 #include "inspect/session.h"
-#include "inspect/synthetic_model.h"
+#include "synthetic_model.h"
 
 using namespace bitlens;
 using namespace bitlens::inspect;
 
 namespace {
 
+// Widths 64 and 192 (= 12 * 16) both have Hadamard matrices, so every layer can rotate.
+model::ModelConfig small_config() {
+  model::ModelConfig c = test::small_config();
+  c.hidden_dim = 192;
+  return c;
+}
+
 OpenModel synthetic_open(uint64_t seed, model::ModelConfig config = small_config()) {
-  auto m = std::make_shared<const model::Model>(synthetic_model(config, seed));
+  auto m = std::make_shared<const model::Model>(test::synthetic_model(config, seed));
   auto c = std::make_shared<const CalibrationSet>(synthetic_calibration(config, 32, seed + 1));
   return {m, c};
 }
@@ -127,7 +134,7 @@ TEST(InspectSession, OpenRefusesCalibrationThatDoesNotFit) {
   three.n_layers = 3;
   bad.calibration = std::make_shared<const CalibrationSet>(synthetic_calibration(three, 8, seed));
   expect_error(s, bad, "calibration inputs do not match");
-  auto broken = std::make_shared<model::Model>(synthetic_model(small_config(), seed));
+  auto broken = std::make_shared<model::Model>(test::synthetic_model(small_config(), seed));
   broken->config.n_heads = 5;  // does not divide dim 64
   expect_error(s, OpenModel{broken, bad.calibration}, "n_heads");
 }
@@ -203,7 +210,7 @@ TEST(InspectSession, SetFormatGroupAndRotation) {
   ASSERT_TRUE(s.run(parse_command("format blk.1.wk f16")).ok);
   const auto snap = s.snapshot();
   EXPECT_EQ(snap->layers[7 + 4].choice, (LayerChoice{quant::Format::Q4, 128, true}));
-  EXPECT_EQ(snap->layers[7 + 1].choice.format, quant::Format::F16);
+  EXPECT_EQ(snap->layers[7 + 1].choice.format, quant::Format::F16);  // wk: 32 x 64
   EXPECT_LT(snap->layers[7 + 1].metrics.weight_error, 1e-3);  // fp16 rounding only
   EXPECT_EQ(snap->history.size(), 4u);
 }
