@@ -19,6 +19,7 @@
 
 #include "common/error.h"
 #include "common/file_io.h"
+#include "inspect/recipe.h"
 #include "inspect/session.h"
 #include "inspect/synthetic_model.h"
 #include "kernels/gpu.h"
@@ -114,8 +115,11 @@ class App {
 
   int run() {
     while (!glfwWindowShouldClose(window_.handle)) {
-      if (script_running() || session_.progress().busy) glfwPollEvents();
-      else glfwWaitEventsTimeout(0.1);
+      // Frames cost CPU the worker needs (lavapipe renders on the CPU): while the session works,
+      // draw about 20 frames a second for the progress bar; idle, draw only on events.
+      if (session_.progress().busy || waiting_) glfwWaitEventsTimeout(0.05);
+      else if (script_running() || !opened_) glfwPollEvents();
+      else glfwWaitEventsTimeout(0.5);
       poll_tickets();
       if (opened_) {
         step_script();
@@ -133,7 +137,9 @@ class App {
       if (last_frame_) break;
     }
     session_.cancel();
-    return failures_ ? 1 : 0;
+    const auto messages = gpu_.ctx().validation_messages();
+    for (const auto& m : messages) std::fprintf(stderr, "validation layer: %s\n", m.c_str());
+    return failures_ ? 1 : messages.empty() ? 0 : 2;
   }
 
  private:
@@ -194,6 +200,10 @@ class App {
       case ScriptStep::Kind::Frames: frames_left_ = step.frames; break;
       case ScriptStep::Kind::Screenshot:
       case ScriptStep::Kind::Panels: capture_ = Capture{step.kind, step.path}; break;
+      case ScriptStep::Kind::State:
+        write_text_atomic(step.path, inspect::snapshot_json(*session_.snapshot()).dump(2) + "\n");
+        ++next_step_;
+        break;
       case ScriptStep::Kind::Quit: last_frame_ = true; break;
     }
   }

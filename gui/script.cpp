@@ -35,6 +35,10 @@ ScriptStep parse_line(const std::string& line) {
     if (ec != std::errc() || end != arg.data() + arg.size() || step.frames < 1 || step.frames > 100000)
       throw Error("frames needs a count from 1 to 100000, not '" + arg + "'");
     step.kind = ScriptStep::Kind::Frames;
+  } else if (verb == "state") {
+    need_arg(true);
+    step.kind = ScriptStep::Kind::State;
+    step.path = arg;
   } else if (verb == "screenshot" || verb == "panels") {
     need_arg(true);
     step.kind = verb == "screenshot" ? ScriptStep::Kind::Screenshot : ScriptStep::Kind::Panels;

@@ -5,6 +5,7 @@
 //   screenshot FILE   capture the next settled frame to FILE (PNG) and its panel rectangles to
 //                     FILE.panels.json
 //   panels DIR        capture the next settled frame cut into one PNG per panel, in DIR
+//   state FILE        write the session's snapshot as JSON (inspect/recipe.h snapshot_json)
 //   quit              leave the app
 // Blank lines and lines starting with # are skipped. Every line is parsed when the script is
 // loaded, so a typo is reported with its line number before anything runs.
@@ -18,9 +19,9 @@
 namespace bitlens::gui {
 
 struct ScriptStep {
-  enum class Kind { Command, Wait, Frames, Screenshot, Panels, Quit } kind = Kind::Command;
+  enum class Kind { Command, Wait, Frames, Screenshot, Panels, State, Quit } kind = Kind::Command;
   inspect::Command command;  // Kind::Command
-  std::string path;          // Screenshot, Panels
+  std::string path;          // Screenshot, Panels, State
   int frames = 0;            // Frames
   int line = 0;              // 1-based line in the file
   std::string text;          // the line itself

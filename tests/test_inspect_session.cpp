@@ -13,6 +13,7 @@
 #include "gpu_test.h"
 #include "inspect/layer_quant.h"
 #include "inspect/metrics.h"
+#include "inspect/recipe.h"
 #include "inspect/session.h"
 #include "synthetic_model.h"
 
@@ -297,11 +298,21 @@ TEST(InspectSession, SaveRecipe) {
   const std::string path = (dir / "r.json").string();
   const Status st = s.run(parse_command("save-recipe " + path));
   ASSERT_TRUE(st.ok) << st.message;
-  const std::string text = read_text_file(path);
-  EXPECT_NE(text.find("\"name\": \"blk.1.w3\", \"format\": \"q3\", \"group_size\": 64, \"rotate\": false"),
-            std::string::npos)
-      << text;
-  EXPECT_NE(text.find("\"blk.0.wq\""), std::string::npos);
+  const auto recipe = nlohmann::json::parse(read_text_file(path));
+  ASSERT_EQ(recipe["layers"].size(), 14u);
+  const auto& w3 = recipe["layers"][7 + 6];
+  EXPECT_EQ(w3["name"], "blk.1.w3");
+  EXPECT_EQ(w3["format"], "q3");
+  EXPECT_EQ(w3["group_size"], 64);
+  EXPECT_EQ(w3["rotate"], false);
+  EXPECT_DOUBLE_EQ(w3["bpw"].get<double>(), s.snapshot()->layers[13].bpw);
+  EXPECT_EQ(recipe["layers"][0]["format"], "q4");
+  // The snapshot's JSON carries the same layers plus their errors and the history.
+  const auto snap = snapshot_json(*s.snapshot());
+  EXPECT_EQ(snap["layers"][13]["format"], "q3");
+  EXPECT_DOUBLE_EQ(snap["layers"][13]["weight_error"].get<double>(), s.snapshot()->layers[13].metrics.weight_error);
+  EXPECT_EQ(snap["history"].back(), "blk.1.w3: q3 g64");
+  EXPECT_EQ(snap["selected"], "blk.0.wq");
   // A path below a regular file cannot be written.
   expect_error(s, SaveRecipe{path + "/r.json"}, path + "/r.json");
   std::filesystem::remove_all(dir);

@@ -1,49 +1,55 @@
-// Recipe JSON writer.
+// Recipe and snapshot JSON.
 #include "inspect/recipe.h"
-
-#include <cstdio>
 
 namespace bitlens::inspect {
 
 namespace {
 
-std::string quoted(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char ch : s) {
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += char(ch);
-    } else if (ch < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", ch);
-      out += buf;
-    } else {
-      out += char(ch);
-    }
-  }
-  return out + "\"";
-}
-
-std::string number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
+nlohmann::json choice_json(const LayerChoice& c) {
+  nlohmann::json j = {{"format", quant::format_info(c.format).name}, {"rotate", c.rotate}};
+  if (c.grouped()) j["group_size"] = c.group_size;
+  return j;
 }
 
 }  // namespace
 
-std::string recipe_json(const Snapshot& s) {
-  std::string j = "{\n  \"model\": " + quoted(s.model_name) + ",\n";
-  j += "  \"budget_bpw\": " + number(s.budget_bpw) + ",\n";
-  j += "  \"linear_bpw\": " + number(s.linear_bpw) + ",\n  \"layers\": [\n";
-  for (size_t i = 0; i < s.layers.size(); ++i) {
-    const LayerRow& r = s.layers[i];
-    j += "    {\"name\": " + quoted(r.name) + ", \"format\": " + quoted(quant::format_info(r.choice.format).name);
-    if (r.choice.grouped()) j += ", \"group_size\": " + std::to_string(r.choice.group_size);
-    j += std::string(", \"rotate\": ") + (r.choice.rotate ? "true" : "false") + ", \"bpw\": " + number(r.bpw) + "}";
-    j += i + 1 < s.layers.size() ? ",\n" : "\n";
+nlohmann::json recipe_json(const Snapshot& s) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const LayerRow& r : s.layers) {
+    nlohmann::json l = choice_json(r.choice);
+    l["name"] = r.name;
+    l["bpw"] = r.bpw;
+    layers.push_back(std::move(l));
   }
-  return j + "  ]\n}\n";
+  return {{"model", s.model_name}, {"budget_bpw", s.budget_bpw}, {"linear_bpw", s.linear_bpw}, {"layers", layers}};
+}
+
+nlohmann::json snapshot_json(const Snapshot& s) {
+  nlohmann::json j = recipe_json(s);
+  j["version"] = s.version;
+  j["open"] = s.open;
+  j["config"] = s.open ? s.config.describe() : "";
+  j["calibration"] = s.calibration_source;
+  j["selected"] = s.selected >= 0 ? s.layers[size_t(s.selected)].name : "";
+  j["linear_bytes"] = s.linear_bytes;
+  j["edits"] = s.edits;
+  j["measured_layers"] = s.measured_layers;
+  for (size_t i = 0; i < s.layers.size(); ++i) {
+    const LayerMetrics& m = s.layers[i].metrics;
+    auto& l = j["layers"][i];
+    l["rows"] = s.layers[i].rows;
+    l["cols"] = s.layers[i].cols;
+    l["weight_error"] = m.weight_error;
+    l["output_error"] = m.output_error;
+    l["saliency_error"] = m.saliency_error;
+    l["output_sse"] = m.output_sse;
+  }
+  j["history"] = nlohmann::json::array();
+  for (const HistoryEntry& h : s.history) j["history"].push_back(h.what);
+  j["evals"] = nlohmann::json::array();
+  for (const EvalPoint& e : s.evals)
+    j["evals"].push_back({{"step", e.step}, {"what", e.what}, {"linear_bpw", e.linear_bpw}, {"kl", e.kl}, {"top1", e.top1}});
+  return j;
 }
 
 }  // namespace bitlens::inspect

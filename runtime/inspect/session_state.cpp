@@ -296,7 +296,7 @@ std::string SessionState::undo() {
 std::string SessionState::save_recipe(const SaveRecipe& c) {
   require_open();
   if (c.path.empty()) throw Error("save-recipe: no file name given");
-  write_text_atomic(c.path, recipe_json(*snap_));
+  write_text_atomic(c.path, recipe_json(*snap_).dump(2) + "\n");
   return "saved the recipe to " + c.path;
 }
 
