@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "common/error.h"
-#include "common/parallel.h"
+#include "quant/cpu_matmul.h"
 
 namespace bitlens::model {
 
@@ -17,17 +17,11 @@ void rmsnorm(std::span<float> out, std::span<const float> x, std::span<const flo
   for (size_t i = 0; i < n; ++i) out[i] = weight[i] * (inv * x[i]);
 }
 
-void matvec(std::span<float> out, const Matrix& w, std::span<const float> x) {
-  if (x.size() < w.cols || out.size() < w.rows) throw Error("matvec: vector sizes do not match the matrix");
-  parallel_for(w.rows, [&](size_t r0, size_t r1) {
-    for (size_t r = r0; r < r1; ++r) {
-      const float* row = w.row(uint32_t(r));
-      float acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
-      for (size_t c = 0; c < w.cols; ++c) acc += row[c] * x[c];
-      out[r] = acc;
-    }
-  }, 16);
+void matvec(std::span<float> out, const Matrix& w, std::span<const float> x) { matmul(out, w, x, 1); }
+
+void matmul(std::span<float> out, const Matrix& w, std::span<const float> x, size_t batch) {
+  if (x.size() < batch * w.cols || out.size() < batch * w.rows) throw Error("matmul: vector sizes do not match the matrix");
+  quant::cpu_matmul(w.span(), w.rows, w.cols, x, batch, out);
 }
 
 void rope(std::span<float> vec, uint32_t pos, uint32_t head_dim, float theta) {

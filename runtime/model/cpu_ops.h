@@ -14,6 +14,9 @@ void rmsnorm(std::span<float> out, std::span<const float> x, std::span<const flo
 
 // out = W x for W [rows x cols] (multi-threaded over rows).
 void matvec(std::span<float> out, const Matrix& w, std::span<const float> x);
+// out[t] = W x[t] for a batch of row vectors: x [batch x cols], out [batch x rows]. Each output is
+// computed exactly as matvec computes it, so a batch gives the same values as one vector at a time.
+void matmul(std::span<float> out, const Matrix& w, std::span<const float> x, size_t batch);
 
 // Rotary position embedding of every head of `vec` (adjacent pairs (2i, 2i+1) of each head are
 // rotated by pos * theta^(-2i / head_dim)), in place.

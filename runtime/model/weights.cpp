@@ -75,4 +75,33 @@ uint64_t Model::parameter_count() const {
   return n;
 }
 
+void check_shapes(const Model& m, const std::string& what) {
+  const ModelConfig& c = m.config;
+  validate(c, what);
+  auto expect = [&](const Matrix& x, uint32_t rows, uint32_t cols, const std::string& name) {
+    if (!x.data || x.rows != rows || x.cols != cols)
+      throw FileError(what, name + " is " + std::to_string(x.rows) + "x" + std::to_string(x.cols) + ", expected " +
+                  std::to_string(rows) + "x" + std::to_string(cols));
+  };
+  const ModelWeights& w = m.weights;
+  if (w.layers.size() != c.n_layers)
+    throw FileError(what, std::to_string(w.layers.size()) + " layers, expected " + std::to_string(c.n_layers));
+  expect(w.token_embedding, c.vocab_size, c.dim, "token embedding");
+  expect(w.classifier, c.vocab_size, c.dim, "classifier");
+  expect(w.rms_final, 1, c.dim, "final norm");
+  for (uint32_t i = 0; i < c.n_layers; ++i) {
+    const LayerWeights& l = w.layers[i];
+    const std::string p = "layer " + std::to_string(i) + " ";
+    expect(l.rms_att, 1, c.dim, p + "attention norm");
+    expect(l.rms_ffn, 1, c.dim, p + "ffn norm");
+    expect(l.wq, c.dim, c.dim, p + "wq");
+    expect(l.wk, c.kv_dim(), c.dim, p + "wk");
+    expect(l.wv, c.kv_dim(), c.dim, p + "wv");
+    expect(l.wo, c.dim, c.dim, p + "wo");
+    expect(l.w1, c.hidden_dim, c.dim, p + "w1");
+    expect(l.w2, c.dim, c.hidden_dim, p + "w2");
+    expect(l.w3, c.hidden_dim, c.dim, p + "w3");
+  }
+}
+
 }  // namespace bitlens::model

@@ -61,4 +61,8 @@ class Model {
   uint64_t parameter_count() const;
 };
 
+// Throws FileError naming `what` unless every matrix of `m` has the shape its config implies and
+// holds data.
+void check_shapes(const Model& m, const std::string& what);
+
 }  // namespace bitlens::model
