@@ -21,7 +21,6 @@
 #include "common/file_io.h"
 #include "inspect/recipe.h"
 #include "inspect/session.h"
-#include "inspect/synthetic_model.h"
 #include "kernels/gpu.h"
 #include "panels/panels.h"
 #include "png.h"
@@ -81,22 +80,6 @@ std::string file_name_of(const std::string& panel) {
   return s + ".png";
 }
 
-// A model shaped like stories15M (dim 288, hidden 768, 6 blocks) with random weights and inputs,
-// shown until a model file is given.
-inspect::OpenModel synthetic_stories_shape() {
-  model::ModelConfig c = inspect::small_config();
-  c.dim = 288;
-  c.hidden_dim = 768;
-  c.n_layers = 6;
-  c.n_heads = 6;
-  c.n_kv_heads = 6;
-  c.vocab_size = 512;
-  c.seq_len = 256;
-  auto m = std::make_shared<const model::Model>(inspect::synthetic_model(c, 15));
-  auto cal = std::make_shared<const inspect::CalibrationSet>(inspect::synthetic_calibration(c, 64, 16));
-  return {m, cal};
-}
-
 class App {
  public:
   explicit App(const AppOptions& o)
@@ -106,10 +89,10 @@ class App {
         imgui_(window_.handle),
         vkwin_(gpu_.ctx(), window_.handle) {
     if (!o.script.empty()) script_ = load_script(o.script);
-    if (!o.model_path.empty())
-      throw Error("opening model files needs the llama2.c loader, which this build does not have yet; "
-                  "run without --model for a synthetic model");
-    send(synthetic_stories_shape(), 0, "open");
+    for (const std::string& f : {o.model_path, o.calibration_text, o.evaluation_text})
+      if (!file_exists(f)) throw FileError(f, "not found (scripts/fetch_data.sh fetches the model and the texts)");
+    send(inspect::OpenFiles{o.model_path, o.tokenizer_path, o.calibration_text, o.evaluation_text}, 0,
+         "open " + o.model_path);
     opening_ = pending_.back().ticket;
   }
 
@@ -127,6 +110,10 @@ class App {
         if (opt_.frames > 0 && frames_after_open_ >= opt_.frames) last_frame_ = true;
       } else if (opening_.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
         opened_ = true;
+        if (!opening_.get().ok && !script_.empty()) {  // a script cannot run without its model
+          ++failures_;
+          last_frame_ = true;
+        }
       }
       const bool capture_now = capture_ && capture_->settle-- <= 0;
       const bool final_capture = last_frame_ && !opt_.screenshot.empty();
@@ -254,7 +241,7 @@ class App {
   void draw_panels(const inspect::Snapshot& s, const inspect::Progress& p) {
     const ImVec2 size = ImGui::GetIO().DisplaySize;
     const float bar = 26, top = bar, h = size.y - top;
-    const float c1 = std::floor(size.x * 0.37f), c2 = std::floor(size.x * 0.31f), c3 = size.x - c1 - c2;
+    const float c1 = std::floor(size.x * 0.39f), c2 = std::floor(size.x * 0.30f), c3 = size.x - c1 - c2;
     const CommandSink sink = [this](inspect::Command c) {
       const std::string text = inspect::describe(c);
       send(std::move(c), 0, text);
@@ -265,7 +252,10 @@ class App {
     layer_errors(s, ui_, sink, {{0, top + std::floor(h * 0.56f)}, {c1, h - std::floor(h * 0.56f)}});
     saliency_map(s, ui_, sink, {{c1, top}, {c2, std::floor(h * 0.52f)}});
     weight_histogram(s, ui_, sink, {{c1, top + std::floor(h * 0.52f)}, {c2, h - std::floor(h * 0.52f)}});
-    allocation_editor(s, p, ui_, sink, {{c1 + c2, top}, {c3, h}});
+    const float a = std::floor(h * 0.40f), e = std::floor(h * 0.28f);
+    allocation_editor(s, p, ui_, sink, {{c1 + c2, top}, {c3, a}});
+    live_evaluation(s, ui_, sink, {{c1 + c2, top + a}, {c3, e}});
+    generation(s, ui_, sink, {{c1 + c2, top + a + e}, {c3, h - a - e}});
   }
 
   AppOptions opt_;

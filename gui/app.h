@@ -8,8 +8,10 @@
 namespace bitlens::gui {
 
 struct AppOptions {
-  std::string model_path;      // llama2.c checkpoint; empty: a synthetic model
-  std::string tokenizer_path;  // its tokenizer
+  std::string model_path = "data/stories15M.bin";  // llama2.c checkpoint or GGUF
+  std::string tokenizer_path;                      // empty: found beside the model
+  std::string calibration_text = "data/texts/moby-dick/chapter_1.txt";
+  std::string evaluation_text = "data/texts/moby-dick/chapter_2.txt";
   std::string script;          // command script (script.h)
   std::string screenshot;      // PNG of the last frame, written when the app ends
   int frames = 0;              // leave after this many frames once the model is open (0: run on)

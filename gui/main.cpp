@@ -1,5 +1,8 @@
 // bitlens-inspect: opens a model in the inspector. Options:
-//   --model FILE --tokenizer FILE   the model to open (default: a synthetic model)
+//   --model FILE --tokenizer FILE   the model to open (default: data/stories15M.bin, its tokenizer
+//                                   beside it)
+//   --calibration-text FILE         text whose first tokens calibrate (default: Moby Dick chapter 1)
+//   --eval-text FILE                text whose first tokens evaluate (default: Moby Dick chapter 2)
 //   --script FILE                   run a command script (see script.h)
 //   --screenshot FILE               write the last frame as PNG when the app ends
 //   --frames N                      end after N frames once the model is open
@@ -15,8 +18,8 @@
 namespace {
 
 const char* kUsage =
-    "usage: bitlens-inspect [--model FILE --tokenizer FILE] [--script FILE] [--screenshot FILE] [--frames N] "
-    "[--size WxH]\n";
+    "usage: bitlens-inspect [--model FILE] [--tokenizer FILE] [--calibration-text FILE] [--eval-text FILE]\n"
+    "                       [--script FILE] [--screenshot FILE] [--frames N] [--size WxH]\n";
 
 int to_int(const std::string& s, const char* what) {
   size_t used = 0;
@@ -40,6 +43,8 @@ bitlens::gui::AppOptions parse(int argc, char** argv) {
     };
     if (a == "--model") o.model_path = value();
     else if (a == "--tokenizer") o.tokenizer_path = value();
+    else if (a == "--calibration-text") o.calibration_text = value();
+    else if (a == "--eval-text") o.evaluation_text = value();
     else if (a == "--script") o.script = value();
     else if (a == "--screenshot") o.screenshot = value();
     else if (a == "--frames") o.frames = to_int(value(), "frame count");

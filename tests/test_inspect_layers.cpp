@@ -76,7 +76,7 @@ TEST(InspectChoice, LayerNamesRoundTripAndUnknownOnesAreRefused) {
   }
 }
 
-TEST(InspectLayerQuant, RotationIsOrthogonalAndUndone) {
+TEST(InspectLayerQuant, RotationIsOrthogonal) {
   const uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   const uint32_t rows = 96, cols = 288;
@@ -90,7 +90,6 @@ TEST(InspectLayerQuant, RotationIsOrthogonalAndUndone) {
   }
   EXPECT_NEAR(n1 / n0, 1.0, 1e-5);  // Frobenius norm kept (fp32 rounding only)
   EXPECT_GT(rel_diff(w, r), 0.5);   // and the weights really moved
-  EXPECT_LT(rel_diff(w, unrotate_weights(r, rows, cols, signs)), 1e-5);
 }
 
 TEST(InspectLayerQuant, PlainQuantizationIsRoundToNearest) {

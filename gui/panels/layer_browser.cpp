@@ -2,6 +2,7 @@
 // sortable by any column; clicking a row selects the layer.
 #include <algorithm>
 #include <numeric>
+#include <string>
 
 #include "draw.h"
 #include "panels.h"
@@ -43,7 +44,7 @@ void layer_browser(const inspect::Snapshot& s, UiState& ui, const CommandSink& s
     ImGui::TextDisabled("No model is open.");
     return end_panel();
   }
-  ImGui::TextDisabled("relative errors: weight, output on calibration inputs, saliency-weighted");
+  ImGui::TextDisabled("relative errors: weight, output (calibration inputs), saliency-weighted");
   const ImGuiTableFlags flags = ImGuiTableFlags_Sortable | ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV |
                                 ImGuiTableFlags_ScrollY | ImGuiTableFlags_Resizable;
   if (!ImGui::BeginTable("layers", kColumns, flags)) return end_panel();
@@ -51,14 +52,20 @@ void layer_browser(const inspect::Snapshot& s, UiState& ui, const CommandSink& s
   auto width = [](const char* widest) { return ImGui::CalcTextSize(widest).x + 4; };
   const ImGuiTableColumnFlags fixed = ImGuiTableColumnFlags_WidthFixed;
   const ImGuiTableColumnFlags err = ImGuiTableColumnFlags_WidthStretch | ImGuiTableColumnFlags_PreferSortDescending;
-  ImGui::TableSetupColumn("layer", fixed | ImGuiTableColumnFlags_DefaultSort, width("blk.00.wq"));
-  ImGui::TableSetupColumn("shape", fixed, width("0000x0000"));
+  // Widths from this model's names and shapes (they apply when the table is first made).
+  float name_w = 0, shape_w = 0;
+  for (const auto& r : s.layers) {
+    name_w = std::max(name_w, width(r.name.c_str()));
+    shape_w = std::max(shape_w, width((std::to_string(r.rows) + "x" + std::to_string(r.cols)).c_str()));
+  }
+  ImGui::TableSetupColumn("layer", fixed | ImGuiTableColumnFlags_DefaultSort, name_w);
+  ImGui::TableSetupColumn("shape", fixed, std::max(shape_w, width("shape")));
   ImGui::TableSetupColumn("format", fixed, width("q8 g128 rot"));
-  ImGui::TableSetupColumn("bits", fixed, width("bits"));
-  ImGui::TableSetupColumn("bpw", fixed, width("00.00"));
-  ImGui::TableSetupColumn("weight", err);
-  ImGui::TableSetupColumn("output", err);
-  ImGui::TableSetupColumn("salient", err);
+  ImGui::TableSetupColumn("bits", fixed, width("bits") + 8);
+  ImGui::TableSetupColumn("bpw", fixed, width("0.00"));
+  ImGui::TableSetupColumn("w.err", err);
+  ImGui::TableSetupColumn("out.err", err);
+  ImGui::TableSetupColumn("sal.err", err);
   ImGui::TableHeadersRow();
   if (ImGuiTableSortSpecs* specs = ImGui::TableGetSortSpecs(); specs && specs->SpecsCount > 0) {
     ui.sort_column = specs->Specs[0].ColumnIndex;

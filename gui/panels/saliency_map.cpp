@@ -142,7 +142,7 @@ void saliency_map(const inspect::Snapshot& s, UiState& ui, const CommandSink&, P
     ui.view_row0 = std::clamp(ui.view_row0 - delta.y / size.y * ui.view_rows, 0.0f, float(d.rows) - ui.view_rows);
   }
   ImGui::SetCursorScreenPos({p0.x, p1.y + 2});
-  ImGui::TextDisabled("input channel ->  (%u x %u; %zu salient channels marked)", d.rows, d.cols,
+  ImGui::TextDisabled("input channel ->   %u x %u, %zu salient channels marked", d.rows, d.cols,
                       d.salient_channels.size());
   end_panel();
 }

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "common/error.h"
+#include "model/cpu_forward.h"
 
 namespace bitlens::inspect {
 
@@ -20,6 +21,27 @@ std::span<const float> CalibrationSet::input(LayerRef layer) const {
     case model::Linear::W2: return b.w2_in;
   }
   throw Error("unknown linear layer");
+}
+
+CalibrationSet capture_calibration(const model::Model& model, std::span<const uint32_t> tokens, std::string source) {
+  if (tokens.empty() || tokens.size() > model.config.seq_len)
+    throw Error("calibration needs 1 to " + std::to_string(model.config.seq_len) + " tokens, not " +
+                std::to_string(tokens.size()));
+  CalibrationSet set;
+  set.tokens = uint32_t(tokens.size());
+  set.source = std::move(source);
+  set.blocks.resize(model.config.n_layers);
+  model::CpuForward forward(model);
+  forward.set_input_observer([&](uint32_t layer, model::Linear linear, std::span<const float> x, uint32_t) {
+    CalibrationSet::Block& b = set.blocks[layer];
+    std::vector<float>& dst = linear == model::Linear::Wq   ? b.attention_in
+                              : linear == model::Linear::Wo ? b.wo_in
+                              : linear == model::Linear::W1 ? b.ffn_in
+                                                            : b.w2_in;
+    dst.insert(dst.end(), x.begin(), x.end());  // positions arrive in blocks, in order
+  });
+  forward.prefill(tokens, 0, false);
+  return set;
 }
 
 namespace {

@@ -10,6 +10,7 @@
 
 #include "inspect/layer_choice.h"
 #include "model/config.h"
+#include "model/weights.h"
 
 namespace bitlens::inspect {
 
@@ -26,6 +27,10 @@ struct CalibrationSet {
 
   std::span<const float> input(LayerRef layer) const;
 };
+
+// The inputs of every block linear while `model` runs `tokens` (BOS first, at most its context) on
+// the CPU; `source` says where the tokens came from.
+CalibrationSet capture_calibration(const model::Model& model, std::span<const uint32_t> tokens, std::string source);
 
 // Gaussian inputs with a few high-energy channels (like real activations' outlier channels), for
 // synthetic models and tests.

@@ -13,7 +13,8 @@ namespace {
 
 const char* kUsage =
     "commands: select LAYER | bits LAYER N | format LAYER NAME | group LAYER N | rotate LAYER on|off | "
-    "budget BPW | undo | save-recipe PATH";
+    "budget BPW | undo | generate PROMPT | save-recipe PATH | save-model PATH | "
+    "open MODEL TOKENIZER CALIBRATION_TEXT EVALUATION_TEXT";
 
 std::vector<std::string_view> words(std::string_view line) {
   std::vector<std::string_view> out;
@@ -79,6 +80,20 @@ Command parse_command(std::string_view line) {
     need(2);
     return SaveRecipe{std::string(w[1])};
   }
+  if (verb == "save-model") {
+    need(2);
+    return SaveModel{std::string(w[1])};
+  }
+  if (verb == "generate") {
+    if (w.size() < 2) throw Error("generate needs a prompt; " + std::string(kUsage));
+    const size_t start = line.find(w[1]);  // the prompt is the rest of the line, spaces kept
+    const size_t end = line.find_last_not_of(" \t\r");
+    return Generate{std::string(line.substr(start, end + 1 - start))};
+  }
+  if (verb == "open") {
+    need(5);
+    return OpenFiles{std::string(w[1]), std::string(w[2]), std::string(w[3]), std::string(w[4])};
+  }
   throw Error("unknown command '" + std::string(verb) + "'; " + kUsage);
 }
 
@@ -99,7 +114,10 @@ std::string describe(const Command& c) {
       return buf;
     }
     std::string operator()(const Undo&) const { return "undo"; }
+    std::string operator()(const OpenFiles& o) const { return "open " + o.model_path; }
+    std::string operator()(const Generate& g) const { return "generate " + g.prompt; }
     std::string operator()(const SaveRecipe& s) const { return "save-recipe " + s.path; }
+    std::string operator()(const SaveModel& s) const { return "save-model " + s.path; }
   };
   return std::visit(Describe{}, c);
 }

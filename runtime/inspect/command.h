@@ -8,17 +8,30 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "inspect/calibration.h"
+#include "model/tokenizer.h"
 #include "model/weights.h"
 #include "quant/format.h"
 
 namespace bitlens::inspect {
 
-// Open an in-memory model with its calibration inputs.
+// Open an in-memory model with its calibration inputs; with evaluation tokens (BOS first) the
+// session evaluates every state against it, with a tokenizer it can also generate text.
 struct OpenModel {
   std::shared_ptr<const model::Model> model;
   std::shared_ptr<const CalibrationSet> calibration;
+  std::vector<uint32_t> eval_tokens;
+  std::string eval_source;
+  std::shared_ptr<const model::Tokenizer> tokenizer;
+};
+// Open a model file (llama2.c or GGUF) with its tokenizer; calibrate on the first calib_tokens
+// tokens of one text file and evaluate on the first eval_tokens tokens of another.
+struct OpenFiles {
+  std::string model_path, tokenizer_path;
+  std::string calibration_text, evaluation_text;
+  uint32_t calib_tokens = 128, eval_tokens = 128;
 };
 struct SelectLayer {
   std::string layer;
@@ -35,15 +48,25 @@ struct SetBudget {
   double bpw = 0;
 };
 struct Undo {};
+// Generate greedily from a prompt with the fp32 and the quantized model.
+struct Generate {
+  std::string prompt;
+  uint32_t max_tokens = 40;
+};
 struct SaveRecipe {
   std::string path;
 };
+// Write the quantized model as a container (.blq): block linears as chosen, the rest fp32.
+struct SaveModel {
+  std::string path;
+};
 
-using Command = std::variant<OpenModel, SelectLayer, SetLayer, SetBudget, Undo, SaveRecipe>;
+using Command = std::variant<OpenModel, OpenFiles, SelectLayer, SetLayer, SetBudget, Undo, Generate, SaveRecipe, SaveModel>;
 
 // Parses one script line:
 //   select LAYER | bits LAYER N | format LAYER NAME | group LAYER N | rotate LAYER on|off |
-//   budget BPW | undo | save-recipe PATH
+//   budget BPW | undo | generate PROMPT... | save-recipe PATH | save-model PATH |
+//   open MODEL TOKENIZER CALIBRATION_TEXT EVALUATION_TEXT
 // Throws Error with the accepted forms when the line is not one of them.
 Command parse_command(std::string_view line);
 

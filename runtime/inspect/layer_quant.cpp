@@ -2,6 +2,7 @@
 #include "inspect/layer_quant.h"
 
 #include "common/error.h"
+#include "model/float_model.h"
 #include "quant/hadamard.h"
 #include "quant/packing.h"
 
@@ -33,15 +34,6 @@ std::vector<float> rotate_weights(const model::Matrix& w, const RotationSigns& s
   return m;
 }
 
-std::vector<float> unrotate_weights(std::span<const float> w, uint32_t rows, uint32_t cols,
-                                    const RotationSigns& signs) {
-  // W = U^T W' V: undo the column rotation, then the row rotation.
-  std::vector<float> m(w.begin(), w.end());
-  for_each_column(m, rows, cols, [&](std::span<float> col) { quant::rotate_inverse(col, signs.output); });
-  for (uint32_t r = 0; r < rows; ++r) quant::rotate_inverse({m.data() + size_t(r) * cols, cols}, signs.input);
-  return m;
-}
-
 QuantizedLayer quantize_layer(const model::Matrix& w, const LayerChoice& choice, uint64_t seed) {
   if (const std::string p = choice_problem(choice, w.rows, w.cols); !p.empty()) throw Error(p);
   QuantizedLayer out;
@@ -64,10 +56,10 @@ QuantizedLayer quantize_layer(const model::Matrix& w, const LayerChoice& choice,
     out.quantized = quant::dequantize(out.packed.weight);
   }
   if (choice.rotate) {
-    out.restored = unrotate_weights(out.quantized, w.rows, w.cols, signs);
     out.packed.has_input_rotation = out.packed.has_output_rotation = true;
     out.packed.input_signs = std::move(signs.input);
     out.packed.output_signs = std::move(signs.output);
+    out.restored = model::effective_weight(out.packed);
   } else {
     out.restored = out.quantized;
   }

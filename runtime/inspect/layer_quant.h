@@ -24,9 +24,8 @@ struct RotationSigns {
 RotationSigns rotation_signs(uint32_t rows, uint32_t cols, uint64_t seed);
 
 // U W V^T: every row rotated (V = H_in S_in / sqrt(cols)), then every column (U = H_out S_out /
-// sqrt(rows)); and its inverse.
+// sqrt(rows)). Its inverse is what model::effective_weight applies to a rotated PackedLinear.
 std::vector<float> rotate_weights(const model::Matrix& w, const RotationSigns& signs);
-std::vector<float> unrotate_weights(std::span<const float> w, uint32_t rows, uint32_t cols, const RotationSigns& signs);
 
 struct QuantizedLayer {
   LayerChoice choice;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 
 #include "common/error.h"
 #include "common/file_io.h"
@@ -12,6 +13,8 @@
 #include "inspect/layer_quant.h"
 #include "inspect/metrics.h"
 #include "inspect/recipe.h"
+#include "model/container.h"
+#include "model/model_loader.h"
 
 namespace bitlens::inspect {
 
@@ -38,6 +41,9 @@ SessionState::SessionState(SessionOptions options, SessionHooks hooks)
 std::string SessionState::apply(const Command& command) {
   return std::visit(Overloaded{
                         [&](const OpenModel& c) { return open(c); },
+                        [&](const OpenFiles& c) { return open_files(c); },
+                        [&](const Generate& c) { return generate(c); },
+                        [&](const SaveModel& c) { return save_model(c); },
                         [&](const SelectLayer& c) { return select(c); },
                         [&](const SetLayer& c) { return set_layer(c); },
                         [&](const SetBudget& c) { return set_budget(c); },
@@ -170,11 +176,21 @@ std::string SessionState::open(const OpenModel& c) {
   SessionState fresh(options_, {nullptr, hooks_.progress, hooks_.cancelled});
   fresh.model_ = c.model;
   fresh.calibration_ = c.calibration;
+  fresh.tokenizer_ = c.tokenizer;
+  if (!c.eval_tokens.empty()) {
+    if (hooks_.progress) hooks_.progress("fp32 logits of the evaluation window", 0);
+    fresh.evaluator_ = std::make_shared<const Evaluator>(c.model, c.eval_tokens);
+  }
+  // fp32 everywhere; assemble() puts the chosen block linears in.
+  fresh.base_ = std::make_shared<const model::PackedModel>(model::pack_model(*c.model, model::PackOptions{}));
   Snapshot next;
   next.open = true;
   next.model_name = c.model->source;
   next.config = cfg;
   next.calibration_source = c.calibration->source;
+  next.eval_source = c.eval_tokens.empty() ? "" : c.eval_source;
+  next.eval_tokens = uint32_t(c.eval_tokens.size());
+  next.can_generate = c.tokenizer != nullptr;
   const uint32_t n = cfg.n_layers * model::kLinearsPerLayer;
   for (uint32_t i = 0; i < n; ++i) {
     LayerRef ref{i / model::kLinearsPerLayer, model::Linear(i % model::kLinearsPerLayer)};
@@ -208,6 +224,10 @@ std::string SessionState::open(const OpenModel& c) {
   model_ = std::move(fresh.model_);
   calibration_ = std::move(fresh.calibration_);
   layers_ = std::move(fresh.layers_);
+  tokenizer_ = std::move(fresh.tokenizer_);
+  evaluator_ = std::move(fresh.evaluator_);
+  base_ = std::move(fresh.base_);
+  eval_pending_ = evaluator_ != nullptr;
   Snapshot published = *fresh.snap_;
   published.version = snap_->version + 1;
   snap_ = std::make_shared<const Snapshot>(std::move(published));
@@ -239,6 +259,7 @@ std::string SessionState::set_layer(const SetLayer& c) {
   next.history.push_back({c.layer + ": " + ch.describe(), choices, snap_->budget_bpw});
   next.edits++;
   commit(std::move(next), stage_choices(choices, "quantizing " + c.layer));
+  eval_pending_ = evaluator_ != nullptr;
   return c.layer + ": " + ch.describe();
 }
 
@@ -277,6 +298,7 @@ std::string SessionState::set_budget(const SetBudget& c) {
   next.edits++;
   next.measured_layers = n;
   commit(std::move(next), std::move(staged));
+  eval_pending_ = evaluator_ != nullptr;
   return "budget " + format_bpw(c.bpw) + ": " + format_bpw(snap_->linear_bpw) + ", " + std::to_string(changed) +
          " layers changed";
 }
@@ -290,6 +312,7 @@ std::string SessionState::undo() {
   next.budget_bpw = next.history.back().budget_bpw;
   next.edits++;
   commit(std::move(next), stage_choices(snap_->history[snap_->history.size() - 2].choices, "undoing " + what));
+  eval_pending_ = evaluator_ != nullptr;
   return "undid " + what;
 }
 
@@ -301,10 +324,12 @@ std::string SessionState::save_recipe(const SaveRecipe& c) {
 }
 
 bool SessionState::has_background_work() const {
-  return options_.background_measurement && snap_->open && snap_->measured_layers < layers_.size();
+  if (!snap_->open) return false;
+  return eval_pending_ || (options_.background_measurement && snap_->measured_layers < layers_.size());
 }
 
 void SessionState::background_step() {
+  if (eval_pending_) return evaluate_current();
   const uint32_t i = snap_->measured_layers;
   measure_candidates(i);
   Snapshot next = *snap_;
@@ -312,6 +337,80 @@ void SessionState::background_step() {
   next.version = snap_->version + 1;
   snap_ = std::make_shared<const Snapshot>(std::move(next));
   if (hooks_.publish) hooks_.publish(snap_);
+}
+
+}  // namespace bitlens::inspect
+
+namespace bitlens::inspect {
+
+model::PackedModel SessionState::assemble() const {
+  model::PackedModel p = *base_;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const LayerRef ref = snap_->layers[i].ref;
+    p.layers[ref.block].linear(ref.linear) = *layers_[i].current.packed;
+  }
+  return p;
+}
+
+void SessionState::evaluate_current() {
+  check_cancel();
+  if (hooks_.progress) hooks_.progress("evaluating: KL and top-1 against fp32", 0);
+  const EvalResult r = evaluator_->evaluate(assemble());
+  Snapshot next = *snap_;
+  next.evals.push_back({snap_->edits, snap_->history.back().what, snap_->linear_bpw, r.kl, r.top1});
+  next.version = snap_->version + 1;
+  snap_ = std::make_shared<const Snapshot>(std::move(next));
+  eval_pending_ = false;
+  if (hooks_.publish) hooks_.publish(snap_);
+}
+
+std::string SessionState::open_files(const OpenFiles& c) {
+  if (hooks_.progress) hooks_.progress("loading " + c.model_path, 0);
+  auto m = std::make_shared<const model::Model>(model::load_model(c.model_path));
+  auto tok = std::make_shared<const model::Tokenizer>(model::load_tokenizer_for(*m, c.tokenizer_path));
+  auto tokens_of = [&](const std::string& path, uint32_t count) {
+    std::vector<uint32_t> t = tok->encode(read_text_file(path), true, false);
+    if (t.size() < std::min<size_t>(count, 16))
+      throw FileError(path, "has only " + std::to_string(t.size()) + " tokens; at least 16 are needed");
+    t.resize(std::min<size_t>({t.size(), count, m->config.seq_len}));
+    return t;
+  };
+  const auto calib = tokens_of(c.calibration_text, c.calib_tokens);
+  check_cancel();
+  if (hooks_.progress) hooks_.progress("capturing calibration inputs", 0);
+  auto cal = std::make_shared<const CalibrationSet>(capture_calibration(
+      *m, calib, std::to_string(calib.size()) + " tokens of " + std::filesystem::path(c.calibration_text).filename().string()));
+  OpenModel open_model{m, cal, tokens_of(c.evaluation_text, c.eval_tokens), "", tok};
+  open_model.eval_source = std::to_string(open_model.eval_tokens.size()) + " tokens of " +
+                           std::filesystem::path(c.evaluation_text).filename().string();
+  return open(open_model);
+}
+
+std::string SessionState::generate(const Generate& c) {
+  require_open();
+  if (!tokenizer_) throw Error("generate: this model was opened without a tokenizer");
+  if (c.prompt.empty()) throw Error("generate: the prompt is empty");
+  if (hooks_.progress) hooks_.progress("generating with fp32 and quantized models", 0);
+  GenerationComparison g = compare_generation(*model_, assemble(), *tokenizer_, c.prompt, c.max_tokens);
+  g.step = snap_->edits;
+  Snapshot next = *snap_;
+  next.generation = std::move(g);
+  next.version = snap_->version + 1;
+  const int d = next.generation->first_divergence;
+  snap_ = std::make_shared<const Snapshot>(std::move(next));
+  if (hooks_.publish) hooks_.publish(snap_);
+  return d < 0 ? "generated: both models agree on every token" : "generated: the models part at token " + std::to_string(d);
+}
+
+std::string SessionState::save_model(const SaveModel& c) {
+  require_open();
+  if (c.path.empty()) throw Error("save-model: no file name given");
+  if (hooks_.progress) hooks_.progress("writing " + c.path, 0);
+  model::ContainerMetadata meta;
+  meta.recipe = recipe_json(*snap_);
+  meta.calibration = {{"source", snap_->calibration_source}};
+  model::write_container(c.path, assemble(), meta);
+  return "saved the quantized model to " + c.path;
 }
 
 }  // namespace bitlens::inspect

@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "inspect/calibration.h"
 #include "inspect/command.h"
+#include "inspect/evaluation.h"
 #include "inspect/session.h"
 #include "inspect/snapshot.h"
 #include "model/packed_model.h"
@@ -65,6 +66,9 @@ class SessionState {
   using Staged = std::vector<std::pair<uint32_t, Current>>;
 
   std::string open(const OpenModel& c);
+  std::string open_files(const OpenFiles& c);
+  std::string generate(const Generate& c);
+  std::string save_model(const SaveModel& c);
   std::string select(const SelectLayer& c);
   std::string set_layer(const SetLayer& c);
   std::string set_budget(const SetBudget& c);
@@ -83,12 +87,19 @@ class SessionState {
   // Commits staged layers into layers_ and the rows, totals and detail of `next`, then publishes it.
   void commit(Snapshot next, Staged staged);
   void check_cancel() const;
+  // The quantized model as it stands: the block linears as chosen, everything else fp32.
+  model::PackedModel assemble() const;
+  void evaluate_current();
 
   SessionOptions options_;
   SessionHooks hooks_;
   std::shared_ptr<const model::Model> model_;
   std::shared_ptr<const CalibrationSet> calibration_;
   std::vector<LayerData> layers_;
+  std::shared_ptr<const model::Tokenizer> tokenizer_;
+  std::shared_ptr<const Evaluator> evaluator_;
+  std::shared_ptr<const model::PackedModel> base_;  // embedding, norms; no block linears
+  bool eval_pending_ = false;                        // the current state has not been evaluated
   std::shared_ptr<const Snapshot> snap_;
 };
 

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "inspect/evaluation.h"
 #include "inspect/layer_choice.h"
 #include "inspect/metrics.h"
 #include "model/config.h"
@@ -75,7 +76,11 @@ struct Snapshot {
   uint64_t linear_bytes = 0;
   std::vector<HistoryEntry> history;  // history[0] is the state after opening; undo pops the last
   uint32_t edits = 0;                 // edits applied so far (the evaluation plot's x axis)
-  std::vector<EvalPoint> evals;
+  std::vector<EvalPoint> evals;       // one per evaluated edit, in order
+  std::string eval_source;            // the evaluation window ("" when the session cannot evaluate)
+  uint32_t eval_tokens = 0;
+  bool can_generate = false;          // a tokenizer is present
+  std::optional<GenerationComparison> generation;  // the last Generate
   uint32_t measured_layers = 0;       // layers whose allocation candidates are measured
 
   const LayerRow* find(std::string_view name) const;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -24,6 +25,12 @@ class CpuForward final : public Forward {
 
   const Model& model() const { return model_; }
 
+  // Called with the input rows of the block linears as the pass computes them (calibration
+  // capture): x is [n x in] for n positions. wq, wk and wv share one input and one call (with
+  // Linear::Wq), as do w1 and w3 (with Linear::W1).
+  using InputObserver = std::function<void(uint32_t layer, Linear linear, std::span<const float> x, uint32_t n)>;
+  void set_input_observer(InputObserver observer) { observer_ = std::move(observer); }
+
   // Positions processed together (bounds the scratch memory).
   static constexpr uint32_t kMaxBatch = 32;
 
@@ -34,6 +41,7 @@ class CpuForward final : public Forward {
   void attention_block(uint32_t n, uint32_t start_pos, const float* key_cache, const float* value_cache);
 
   Model model_;
+  InputObserver observer_;
   uint32_t cached_ = 0;  // positions [0, cached_) hold valid keys and values
 
   // Scratch of one block of n positions, row-major per position.
