@@ -191,6 +191,15 @@ class App {
         write_text_atomic(step.path, inspect::snapshot_json(*session_.snapshot()).dump(2) + "\n");
         ++next_step_;
         break;
+      case ScriptStep::Kind::Scope:
+        ui_.scope = inspect::Scope(step.scope);
+        ++next_step_;
+        break;
+      case ScriptStep::Kind::Focus:
+        ui_.focus_row = step.row;  // clamped to the layer's shape when drawn
+        ui_.focus_col = step.col;
+        ++next_step_;
+        break;
       case ScriptStep::Kind::Quit: last_frame_ = true; break;
     }
   }

@@ -35,6 +35,25 @@ ScriptStep parse_line(const std::string& line) {
     if (ec != std::errc() || end != arg.data() + arg.size() || step.frames < 1 || step.frames > 100000)
       throw Error("frames needs a count from 1 to 100000, not '" + arg + "'");
     step.kind = ScriptStep::Kind::Frames;
+  } else if (verb == "scope") {
+    need_arg(true);
+    const char* names[] = {"tensor", "row", "column", "group"};
+    step.scope = -1;
+    for (int i = 0; i < 4; ++i)
+      if (arg == names[i]) step.scope = i;
+    if (step.scope < 0) throw Error("scope is tensor, row, column or group, not '" + arg + "'");
+    step.kind = ScriptStep::Kind::Scope;
+  } else if (verb == "focus") {
+    need_arg(true);
+    const size_t sp = arg.find(' ');
+    auto num = [&](const std::string& t, uint32_t& out) {
+      auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
+      if (ec != std::errc() || end != t.data() + t.size()) throw Error("focus takes ROW COL, not '" + arg + "'");
+    };
+    if (sp == std::string::npos) throw Error("focus takes ROW COL, not '" + arg + "'");
+    num(arg.substr(0, sp), step.row);
+    num(trim(arg.substr(sp + 1)), step.col);
+    step.kind = ScriptStep::Kind::Focus;
   } else if (verb == "state") {
     need_arg(true);
     step.kind = ScriptStep::Kind::State;

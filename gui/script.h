@@ -6,6 +6,8 @@
 //                     FILE.panels.json
 //   panels DIR        capture the next settled frame cut into one PNG per panel, in DIR
 //   state FILE        write the session's snapshot as JSON (inspect/recipe.h snapshot_json)
+//   scope NAME        the weight histogram's scope: tensor, row, column or group
+//   focus ROW COL     the element the histogram's row, column or group is taken around
 //   quit              leave the app
 // Blank lines and lines starting with # are skipped. Every line is parsed when the script is
 // loaded, so a typo is reported with its line number before anything runs.
@@ -19,10 +21,12 @@
 namespace bitlens::gui {
 
 struct ScriptStep {
-  enum class Kind { Command, Wait, Frames, Screenshot, Panels, State, Quit } kind = Kind::Command;
+  enum class Kind { Command, Wait, Frames, Screenshot, Panels, State, Scope, Focus, Quit } kind = Kind::Command;
   inspect::Command command;  // Kind::Command
   std::string path;          // Screenshot, Panels, State
   int frames = 0;            // Frames
+  int scope = 0;             // Scope: an inspect::Scope
+  uint32_t row = 0, col = 0; // Focus
   int line = 0;              // 1-based line in the file
   std::string text;          // the line itself
 };

@@ -69,9 +69,10 @@ void expect_error(Session& s, Command c, const std::string& needle) {
   expect_same_state(*before, *s.snapshot());
 }
 
-double total_sse(const Snapshot& s) {
+// What the allocation minimizes: squared relative output errors weighted by layer size.
+double total_cost(const Snapshot& s) {
   double t = 0;
-  for (const auto& r : s.layers) t += r.metrics.output_sse;
+  for (const auto& r : s.layers) t += r.metrics.output_error * r.metrics.output_error * r.rows * r.cols;
   return t;
 }
 
@@ -243,7 +244,7 @@ TEST(InspectSession, BudgetRunsTheAllocation) {
   EXPECT_EQ(b25->budget_bpw, 2.5);
   EXPECT_LE(b25->linear_bpw, 2.5 + 1e-9);
   EXPECT_GT(b25->linear_bpw, 2.25);  // the cheapest candidate (q2 g128) is 2.25 bpw or more
-  EXPECT_GT(total_sse(*b25), total_sse(*q4));
+  EXPECT_GT(total_cost(*b25), total_cost(*q4));
   EXPECT_EQ(b25->measured_layers, b25->layers.size());
   EXPECT_EQ(b25->history.back().what, "budget 2.50 bpw");
   for (const auto& r : b25->layers) EXPECT_TRUE(r.choice.grouped());
@@ -252,7 +253,7 @@ TEST(InspectSession, BudgetRunsTheAllocation) {
   const auto b45 = s.snapshot();
   EXPECT_LE(b45->linear_bpw, 4.5 + 1e-9);
   EXPECT_GT(b45->linear_bpw, b25->linear_bpw);
-  EXPECT_LT(total_sse(*b45), total_sse(*b25));
+  EXPECT_LT(total_cost(*b45), total_cost(*b25));
   EXPECT_EQ(b45->history.size(), 3u);
 }
 

@@ -32,12 +32,9 @@ CalibrationSet capture_calibration(const model::Model& model, std::span<const ui
   set.source = std::move(source);
   set.blocks.resize(model.config.n_layers);
   model::CpuForward forward(model);
-  forward.set_input_observer([&](uint32_t layer, model::Linear linear, std::span<const float> x, uint32_t) {
+  forward.set_input_observer([&](uint32_t layer, uint32_t site, std::span<const float> x, uint32_t) {
     CalibrationSet::Block& b = set.blocks[layer];
-    std::vector<float>& dst = linear == model::Linear::Wq   ? b.attention_in
-                              : linear == model::Linear::Wo ? b.wo_in
-                              : linear == model::Linear::W1 ? b.ffn_in
-                                                            : b.w2_in;
+    std::vector<float>& dst = site == 0 ? b.attention_in : site == 1 ? b.wo_in : site == 2 ? b.ffn_in : b.w2_in;
     dst.insert(dst.end(), x.begin(), x.end());  // positions arrive in blocks, in order
   });
   forward.prefill(tokens, 0, false);

@@ -14,7 +14,7 @@ struct LayerMetrics {
   double weight_error = 0;    // ||W - W_hat||_F / ||W||_F
   double output_error = 0;    // ||X (W - W_hat)^T||_F / ||X W^T||_F on the calibration inputs X
   double saliency_error = 0;  // sqrt(sum s (w - w_hat)^2 / sum s w^2), s the activation-aware saliency
-  double output_sse = 0;      // ||X (W - W_hat)^T||_F^2 / tokens: the additive cost bit allocation minimizes
+  double output_sse = 0;      // ||X (W - W_hat)^T||_F^2 / tokens
 };
 
 // E[x_j^2] over the calibration tokens: x is [tokens x cols].

@@ -279,7 +279,11 @@ std::string SessionState::set_budget(const SetBudget& c) {
     total_weights += weights;
     double smallest = INFINITY;
     for (const Measured& m : layers_[i].candidates) {
-      options[i].push_back({m.bpw * weights, m.metrics.output_sse});
+      // Cost: squared relative output error times the layer's weights. On stories15M this tracks
+      // the model's KL far better than the absolute output error (which spends the bits on wq and
+      // wk, whose outputs are large, and starves wv, wo and w2: KL 2.3 against 0.49 at 4.25 bpw).
+      const double e = m.metrics.output_error;
+      options[i].push_back({m.bpw * weights, e * e * weights});
       smallest = std::min(smallest, m.bpw * weights);
     }
     min_bits += smallest;

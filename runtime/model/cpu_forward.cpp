@@ -46,7 +46,8 @@ std::span<const float> CpuForward::prefill(std::span<const uint32_t> tokens, uin
                 " exceed the model's context of " + std::to_string(c.seq_len));
   for (uint32_t t : tokens)
     if (t >= c.vocab_size)
-      throw Error("prefill: token " + std::to_string(t) + " is outside the vocabulary of " + std::to_string(c.vocab_size));
+      throw Error("prefill: token " + std::to_string(t) + " is outside the vocabulary of " +
+                  std::to_string(c.vocab_size));
 
   const uint32_t n = uint32_t(tokens.size());
   logits_.resize(size_t(all_logits ? n : 1) * c.vocab_size);
@@ -80,7 +81,7 @@ void CpuForward::run_block(std::span<const uint32_t> tokens, uint32_t start_pos,
 
     // Attention: xb = rmsnorm(x); q, k, v = W xb (k and v straight into the cache); RoPE on q and k.
     for (uint32_t t = 0; t < n; ++t) rmsnorm(row(xb_, t, dim), row(x_, t, dim), lw.rms_att.span(), c.norm_eps);
-    if (observer_) observer_(l, Linear::Wq, {xb, size_t(n) * dim}, n);
+    if (observer_) observer_(l, 0, {xb, size_t(n) * dim}, n);
     matmul(q_, lw.wq, {xb, size_t(n) * dim}, n);
     matmul(keys, lw.wk, {xb, size_t(n) * dim}, n);
     matmul(values, lw.wv, {xb, size_t(n) * dim}, n);
@@ -89,17 +90,17 @@ void CpuForward::run_block(std::span<const uint32_t> tokens, uint32_t start_pos,
       rope(keys.subspan(size_t(t) * kv_dim, kv_dim), start_pos + t, c.head_dim(), c.rope_theta);
     }
     attention_block(n, start_pos, key_cache, value_cache);  // xb = attention output
-    if (observer_) observer_(l, Linear::Wo, {xb, size_t(n) * dim}, n);
+    if (observer_) observer_(l, 1, {xb, size_t(n) * dim}, n);
     matmul(xb2_, lw.wo, {xb, size_t(n) * dim}, n);
     accumulate({x_.data(), size_t(n) * dim}, xb2_);
 
     // Feed-forward: xb = rmsnorm(x); x += w2 (silu(w1 xb) * (w3 xb)).
     for (uint32_t t = 0; t < n; ++t) rmsnorm(row(xb_, t, dim), row(x_, t, dim), lw.rms_ffn.span(), c.norm_eps);
-    if (observer_) observer_(l, Linear::W1, {xb, size_t(n) * dim}, n);
+    if (observer_) observer_(l, 2, {xb, size_t(n) * dim}, n);
     matmul(hb_, lw.w1, {xb, size_t(n) * dim}, n);
     matmul(hb2_, lw.w3, {xb, size_t(n) * dim}, n);
     swiglu({hb_.data(), size_t(n) * hidden}, hb2_);
-    if (observer_) observer_(l, Linear::W2, {hb_.data(), size_t(n) * hidden}, n);
+    if (observer_) observer_(l, 3, {hb_.data(), size_t(n) * hidden}, n);
     matmul(xb2_, lw.w2, {hb_.data(), size_t(n) * hidden}, n);
     accumulate({x_.data(), size_t(n) * dim}, xb2_);
   }

@@ -25,10 +25,10 @@ class CpuForward final : public Forward {
 
   const Model& model() const { return model_; }
 
-  // Called with the input rows of the block linears as the pass computes them (calibration
-  // capture): x is [n x in] for n positions. wq, wk and wv share one input and one call (with
-  // Linear::Wq), as do w1 and w3 (with Linear::W1).
-  using InputObserver = std::function<void(uint32_t layer, Linear linear, std::span<const float> x, uint32_t n)>;
+  // Sees the inputs of the block linears as they are computed (calibration capture): layer, site
+  // (0: attention input of wq/wk/wv, 1: attention output into wo, 2: FFN input of w1/w3, 3: SwiGLU
+  // hidden state into w2; calib::InputSite uses the same numbers) and n rows of the site's width.
+  using InputObserver = std::function<void(uint32_t layer, uint32_t site, std::span<const float> rows, uint32_t n)>;
   void set_input_observer(InputObserver observer) { observer_ = std::move(observer); }
 
   // Positions processed together (bounds the scratch memory).
@@ -45,13 +45,13 @@ class CpuForward final : public Forward {
   uint32_t cached_ = 0;  // positions [0, cached_) hold valid keys and values
 
   // Scratch of one block of n positions, row-major per position.
-  std::vector<float> x_;    // [n x dim] residual stream
-  std::vector<float> xb_;   // [n x dim] normed input, then attention output
-  std::vector<float> xb2_;  // [n x dim] output of wo and w2
-  std::vector<float> q_;    // [n x dim] queries
-  std::vector<float> hb_;   // [n x hidden] gate, then silu(gate) * up
-  std::vector<float> hb2_;  // [n x hidden] up
-  std::vector<float> att_;  // [n x seq_len] attention scores
+  std::vector<float> x_;            // [n x dim] residual stream
+  std::vector<float> xb_;           // [n x dim] normed input, then attention output
+  std::vector<float> xb2_;          // [n x dim] output of wo and w2
+  std::vector<float> q_;            // [n x dim] queries
+  std::vector<float> hb_;           // [n x hidden] gate, then silu(gate) * up
+  std::vector<float> hb2_;          // [n x hidden] up
+  std::vector<float> att_;          // [n x seq_len] attention scores
   std::vector<float> key_cache_;    // [layers x seq_len x kv_dim]
   std::vector<float> value_cache_;  // [layers x seq_len x kv_dim]
   std::vector<float> logits_;       // [positions asked for x vocab]
