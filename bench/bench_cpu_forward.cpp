@@ -44,7 +44,8 @@ void bm_decode(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(f.forward(500, 128).data());
   const double weight_bytes = double(m->parameter_count()) * 4;
   state.counters["tokens/s"] = benchmark::Counter(double(state.iterations()), benchmark::Counter::kIsRate);
-  state.counters["GB/s"] = benchmark::Counter(weight_bytes * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
+  state.counters["GB/s"] =
+      benchmark::Counter(weight_bytes * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
 }
 
 void bm_window(benchmark::State& state) {

@@ -1,5 +1,5 @@
 // Shared pieces of the model tests: paths to the fetched real model and texts, a scratch folder,
-// a tiny random LLaMA model, and a byte-level tokenizer that fits it.
+// a configuration for synthetic_model, and a byte-level tokenizer that fits it.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -8,7 +8,6 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -16,6 +15,7 @@
 #include "common/file_io.h"
 #include "model/tokenizer.h"
 #include "model/weights.h"
+#include "synthetic_model.h"
 
 namespace bitlens::test {
 
@@ -29,9 +29,8 @@ class TempDir {
  public:
   TempDir() {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = std::filesystem::temp_directory_path() /
-            ("bitlens_" + std::string(info ? info->name() : "test") + "_" + std::to_string(::getpid()) + "_" +
-             std::to_string(counter()++));
+    path_ = std::filesystem::temp_directory_path() / ("bitlens_" + std::string(info ? info->name() : "test") + "_" +
+                                                      std::to_string(::getpid()) + "_" + std::to_string(counter()++));
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
   }
@@ -68,49 +67,11 @@ void expect_file_error(Fn fn, const std::string& path, const std::string& proble
   }
 }
 
-// A model of the given shape with N(0, 0.1^2) weights (norm weights near 1).
-inline model::Model random_model(const model::ModelConfig& c, uint64_t seed) {
-  struct Owned {
-    std::vector<std::vector<float>> blocks;
-  };
-  auto owned = std::make_shared<Owned>();
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 0.1f);
-  auto make = [&](uint32_t rows, uint32_t cols, float base) {
-    std::vector<float>& v = owned->blocks.emplace_back(size_t(rows) * cols);
-    for (float& x : v) x = base + normal(rng);
-    return model::Matrix{v.data(), rows, cols};
-  };
-  model::Model m;
-  m.config = c;
-  m.source = "random model";
-  m.weights.token_embedding = make(c.vocab_size, c.dim, 0.0f);
-  for (uint32_t l = 0; l < c.n_layers; ++l) {
-    model::LayerWeights w;
-    w.rms_att = make(1, c.dim, 1.0f);
-    w.wq = make(c.dim, c.dim, 0.0f);
-    w.wk = make(c.kv_dim(), c.dim, 0.0f);
-    w.wv = make(c.kv_dim(), c.dim, 0.0f);
-    w.wo = make(c.dim, c.dim, 0.0f);
-    w.rms_ffn = make(1, c.dim, 1.0f);
-    w.w1 = make(c.hidden_dim, c.dim, 0.0f);
-    w.w2 = make(c.dim, c.hidden_dim, 0.0f);
-    w.w3 = make(c.hidden_dim, c.dim, 0.0f);
-    m.weights.layers.push_back(w);
-  }
-  m.weights.rms_final = make(1, c.dim, 1.0f);
-  m.weights.classifier = c.shared_classifier ? m.weights.token_embedding : make(c.vocab_size, c.dim, 0.0f);
-  m.storage = owned;
-  return m;
-}
-
+// synthetic_model's small_config with room for byte_tokenizer's vocabulary and for more than one
+// block of CpuForward::kMaxBatch positions.
 inline model::ModelConfig tiny_config(bool shared_classifier = true) {
-  model::ModelConfig c;
-  c.dim = 64;
+  model::ModelConfig c = small_config();
   c.hidden_dim = 96;
-  c.n_layers = 2;
-  c.n_heads = 4;
-  c.n_kv_heads = 2;
   c.vocab_size = 300;
   c.seq_len = 48;
   c.shared_classifier = shared_classifier;
@@ -129,7 +90,8 @@ inline model::Tokenizer byte_tokenizer(uint32_t vocab_size) {
   pieces.push_back(" ");
   types.push_back(TokenType::Normal);
   for (uint32_t i = 0; pieces.size() < vocab_size; ++i) {
-    pieces.push_back(i < 26 ? std::string(1, char('a' + i)) : " " + std::string(1, char('a' + i % 26)) + std::to_string(i));
+    pieces.push_back(i < 26 ? std::string(1, char('a' + i))
+                            : " " + std::string(1, char('a' + i % 26)) + std::to_string(i));
     types.push_back(TokenType::Normal);
   }
   std::vector<float> scores(pieces.size());

@@ -1,10 +1,10 @@
 // The `bitlens` executable: --help on every command, the golden story through `run`, `eval` with
 // its JSON report, `convert` to a GGUF that `run` reads back, and errors as one "bitlens:" line.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
+#include <sys/wait.h>
 
 #include <cstdio>
-#include <sys/wait.h>
+#include <nlohmann/json.hpp>
 
 #include "model_fixtures.h"
 
@@ -82,7 +82,8 @@ TEST(Cli, EvalWritesAJsonReport) {
   const test::TempDir dir;
   const std::string text = test::data_path("texts/moby-dick/chapter_1.txt"), json = dir.file("report.json");
   const std::string model = quoted(test::stories15m_path());
-  Result r = run_cli("eval " + model + " --text " + quoted(text) + " --windows 2 --window-len 64 --json " + quoted(json));
+  Result r =
+      run_cli("eval " + model + " --text " + quoted(text) + " --windows 2 --window-len 64 --json " + quoted(json));
   ASSERT_EQ(r.status, 0) << r.err;
   nlohmann::json report = nlohmann::json::parse(read_text_file(json));
   EXPECT_EQ(report["protocol"]["windows"], 2);

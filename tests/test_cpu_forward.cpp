@@ -11,6 +11,7 @@
 #include "gpu_test.h"
 #include "model/cpu_forward.h"
 #include "model/cpu_ops.h"
+#include "model/container.h"
 #include "model/float_model.h"
 #include "model/generate.h"
 #include "model/model_loader.h"
@@ -37,7 +38,7 @@ TEST(CpuForward, GoldenGreedyStory) {
 }
 
 TEST(CpuForward, BatchedPrefillEqualsOnePositionAtATime) {
-  const Model m = test::random_model(test::tiny_config(), 11);
+  const Model m = test::synthetic_model(test::tiny_config(), 11);
   const uint32_t vocab = m.config.vocab_size, n = 45;  // more than one block of kMaxBatch
   std::vector<uint32_t> tokens(n);
   for (uint32_t i = 0; i < n; ++i) tokens[i] = (i * 37 + 5) % vocab;
@@ -61,7 +62,7 @@ TEST(CpuForward, BatchedPrefillEqualsOnePositionAtATime) {
 TEST(CpuForward, GroupedQueryAttentionEqualsExpandedHeads) {
   // n_kv_heads = 2 for 4 query heads equals the multi-head model whose K/V heads repeat each kv
   // head for its group of query heads.
-  const Model gqa = test::random_model(test::tiny_config(), 13);
+  const Model gqa = test::synthetic_model(test::tiny_config(), 13);
   Model mha = gqa.clone();
   mha.config.n_kv_heads = gqa.config.n_heads;
   const uint32_t hd = gqa.config.head_dim(), group = gqa.config.n_heads / gqa.config.n_kv_heads;
@@ -84,7 +85,7 @@ TEST(CpuForward, GroupedQueryAttentionEqualsExpandedHeads) {
 }
 
 TEST(CpuForward, RefusesBadPositionsAndTokens) {
-  const Model m = test::random_model(test::tiny_config(), 17);
+  const Model m = test::synthetic_model(test::tiny_config(), 17);
   CpuForward f(m);
   const std::vector<uint32_t> long_prompt(m.config.seq_len + 1, 5);
   EXPECT_THROW(f.prefill(long_prompt, 0, false), Error);
@@ -136,7 +137,8 @@ std::vector<float> run_linear(const model::PackedLinear& lin, std::vector<float>
   for (uint32_t r = 0; r < rows; ++r) {
     double acc = 0.0;
     for (uint32_t c = 0; c < cols; ++c) acc += double(w[size_t(r) * cols + c]) * x[c];
-    for (uint32_t j = 0; j < k; ++j) acc += double(lin.lora_scale) * half_to_float(lin.lora_b[size_t(r) * k + j]) * ax[j];
+    for (uint32_t j = 0; j < k; ++j)
+      acc += double(lin.lora_scale) * half_to_float(lin.lora_b[size_t(r) * k + j]) * ax[j];
     y[r] = float(acc);
   }
   if (lin.has_output_rotation) quant::rotate_inverse(y, lin.output_signs);
@@ -184,8 +186,24 @@ TEST(FloatModel, F32PackedModelRunsLikeTheOriginal) {
   for (size_t i = 0; i < la.size(); ++i) ASSERT_EQ(la[i], lb[i]) << i;
 }
 
+TEST(FloatModel, LoadModelRunsAQuantizedContainer) {
+  const test::TempDir dir;
+  const Model m = test::synthetic_model(test::tiny_config(false), 23);
+  const model::PackedModel packed = model::pack_model(m, {quant::Format::Q4, 32, quant::Format::Q8, 32});
+  model::write_container(dir.file("q4.blq"), packed);
+  const Model loaded = model::load_model(dir.file("q4.blq"));
+  EXPECT_EQ(loaded.source, dir.file("q4.blq"));
+  EXPECT_FALSE(loaded.config.shared_classifier);
+  const Model direct = model::to_float_model(packed);
+  const std::vector<uint32_t> tokens = {1, 5, 200, 42, 7};
+  CpuForward a(loaded), b(direct);
+  const std::span<const float> la = a.prefill(tokens, 0, true);
+  const std::span<const float> lb = b.prefill(tokens, 0, true);
+  for (size_t i = 0; i < la.size(); ++i) ASSERT_EQ(la[i], lb[i]) << i;
+}
+
 TEST(FloatModel, RefusesPackedShapesThatDoNotFitTheConfig) {
-  const Model m = test::random_model(test::tiny_config(), 19);
+  const Model m = test::synthetic_model(test::tiny_config(), 19);
   model::PackedModel packed = model::pack_model(m, {});
   packed.config.hidden_dim = 80;
   EXPECT_THROW(model::to_float_model(packed), Error);

@@ -31,7 +31,8 @@ std::vector<std::pair<std::string, std::pair<Matrix, Matrix>>> tensor_pairs(cons
     out.push_back({p + "rms_att", {x.rms_att, y.rms_att}});
     out.push_back({p + "rms_ffn", {x.rms_ffn, y.rms_ffn}});
     for (uint32_t i = 0; i < model::kLinearsPerLayer; ++i)
-      out.push_back({p + model::linear_name(model::Linear(i)), {x.linear(model::Linear(i)), y.linear(model::Linear(i))}});
+      out.push_back(
+          {p + model::linear_name(model::Linear(i)), {x.linear(model::Linear(i)), y.linear(model::Linear(i))}});
   }
   return out;
 }
@@ -112,13 +113,15 @@ TEST(ModelFiles, Llama2cRoundTripsRealModel) {
     model::write_llama2c(m, path, version);
     const Model back = model::load_model(path);
     expect_identical(m, back);
-    if (version == 0) EXPECT_EQ(test::read_bytes(path).size(), test::read_bytes(test::stories15m_path()).size());
+    if (version == 0) {
+      EXPECT_EQ(test::read_bytes(path).size(), test::read_bytes(test::stories15m_path()).size());
+    }
   }
 }
 
 TEST(ModelFiles, SeparateClassifierAndGroupedQueryAttentionRoundTrip) {
   const test::TempDir dir;
-  const Model m = test::random_model(test::tiny_config(false), 7);
+  const Model m = test::synthetic_model(test::tiny_config(false), 7);
   const model::Tokenizer tok = test::byte_tokenizer(m.config.vocab_size);
   const std::vector<std::string> paths = {dir.file("v0.bin"), dir.file("v1.bin"), dir.file("f32.gguf")};
   model::write_llama2c(m, paths[0], 0);
@@ -154,7 +157,8 @@ TEST(ModelFiles, GgufRealModelF32IsExactF16IsRounded) {
   for (const auto& [name, pair] : tensor_pairs(m, f16)) {
     const bool is_norm = pair.first.rows == 1;  // norms stay F32
     for (size_t i = 0; i < pair.first.span().size(); ++i)
-      ASSERT_EQ(pair.second.data[i], is_norm ? pair.first.data[i] : round_to_half(pair.first.data[i])) << name << " " << i;
+      ASSERT_EQ(pair.second.data[i], is_norm ? pair.first.data[i] : round_to_half(pair.first.data[i]))
+          << name << " " << i;
   }
   // fp16 weights keep the greedy story: the first 50 tokens agree exactly.
   const std::vector<uint32_t> half = greedy_tokens(f16, prompt, 50);
@@ -163,7 +167,7 @@ TEST(ModelFiles, GgufRealModelF32IsExactF16IsRounded) {
 
 TEST(ModelFiles, GgufMetadataIsWhatLlamaCppReads) {
   const test::TempDir dir;
-  const Model m = test::random_model(test::tiny_config(), 3);
+  const Model m = test::synthetic_model(test::tiny_config(), 3);
   model::write_gguf(m, test::byte_tokenizer(m.config.vocab_size), dir.file("m.gguf"), model::GgmlType::F16);
   const model::GgufFile g(dir.file("m.gguf"));
   EXPECT_EQ(g.version(), 3u);
@@ -197,7 +201,7 @@ TEST(ModelFiles, MissingFileIsNamed) {
 
 TEST(ModelFiles, BadLlama2cCheckpointsGiveOneClearError) {
   const test::TempDir dir;
-  const Model m = test::random_model(test::tiny_config(false), 5);
+  const Model m = test::synthetic_model(test::tiny_config(false), 5);
   model::write_llama2c(m, dir.file("v0.bin"), 0);
   model::write_llama2c(m, dir.file("v1.bin"), 1);
   const std::vector<uint8_t> v0 = test::read_bytes(dir.file("v0.bin")), v1 = test::read_bytes(dir.file("v1.bin"));
@@ -236,7 +240,7 @@ TEST(ModelFiles, BadLlama2cCheckpointsGiveOneClearError) {
 
 TEST(ModelFiles, BadGgufFilesGiveOneClearError) {
   const test::TempDir dir;
-  const Model m = test::random_model(test::tiny_config(), 9);
+  const Model m = test::synthetic_model(test::tiny_config(), 9);
   model::write_gguf(m, test::byte_tokenizer(m.config.vocab_size), dir.file("good.gguf"), model::GgmlType::F32);
   const std::vector<uint8_t> good = test::read_bytes(dir.file("good.gguf"));
   auto check = [&](const std::string& name, std::vector<uint8_t> bytes, const std::string& problem) {
@@ -278,6 +282,17 @@ TEST(ModelFiles, BadGgufFilesGiveOneClearError) {
   const TensorInfoAt k = find_tensor_info(good, "blk.0.attn_k.weight");
   test::poke<uint64_t>(bad, k.type - 8, 16);
   check("bad_shape.gguf", bad, "tensor blk.0.attn_k.weight has dimensions 64x16, expected 64x32");
+  // A required key and a tensor under other names.
+  auto renamed = [&](const std::string& from, const std::string& to) {
+    std::vector<uint8_t> b = good;
+    auto at = std::search(b.begin(), b.end(), from.begin(), from.end());
+    EXPECT_NE(at, b.end()) << from;
+    std::memcpy(&*at, to.data(), to.size());
+    return b;
+  };
+  check("no_block_count.gguf", renamed("llama.block_count", "llama.block_kount"),
+        "metadata key llama.block_count is missing");
+  check("no_ffn_up.gguf", renamed("blk.1.ffn_up.weight", "blk.1.ffn_up.weighx"), "tensor blk.1.ffn_up.weight is missing");
   // Another architecture.
   bad = good;
   const std::string llama = "llama";

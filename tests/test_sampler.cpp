@@ -72,7 +72,8 @@ TEST(Sampler, TopKKeepsTheKMostLikely) {
 
 TEST(Sampler, TopPKeepsTheSmallestSetReachingP) {
   // Probabilities 0.5, 0.25, 0.125, 0.0625, 0.0625 (logits are their logs).
-  const std::vector<float> logits = {std::log(0.125f), std::log(0.5f), std::log(0.0625f), std::log(0.25f), std::log(0.0625f)};
+  const std::vector<float> logits = {std::log(0.125f), std::log(0.5f), std::log(0.0625f), std::log(0.25f),
+                                     std::log(0.0625f)};
   const Sampler s({.temperature = 1.0f, .top_p = 0.7f});
   const std::vector<float> p = s.distribution(logits);
   // 0.5 < 0.7 <= 0.5 + 0.25: the two most likely remain, renormalized to 2/3 and 1/3.

@@ -51,7 +51,8 @@ TEST(Tokenizer, FallsBackToBytes) {
   const Tokenizer& t = real_tokenizer();
   // U+1F999 is not in the vocabulary: its four UTF-8 bytes become byte tokens (value + 3) after the
   // dummy-prefix space (29871).
-  EXPECT_EQ(t.encode("\xF0\x9F\xA6\x99", false, false), (std::vector<uint32_t>{29871, 0xF0 + 3, 0x9F + 3, 0xA6 + 3, 0x99 + 3}));
+  EXPECT_EQ(t.encode("\xF0\x9F\xA6\x99", false, false),
+            (std::vector<uint32_t>{29871, 0xF0 + 3, 0x9F + 3, 0xA6 + 3, 0x99 + 3}));
   // Invalid UTF-8 (a lone continuation byte, a truncated sequence) round-trips byte for byte.
   const std::string bad = "x\x80y\xE2\x82";
   EXPECT_EQ(t.decode(t.encode(bad, true, false)), bad);
@@ -84,7 +85,8 @@ TEST(Tokenizer, MergesByScoreLeftmostFirst) {
   using T = TokenType;
   std::vector<std::string> pieces = {"<unk>", "<s>", "</s>", " ", "a", "b", "ab", "ba", " a"};
   std::vector<float> scores = {0, 0, 0, -100, -1, -2, -3, -4, -5};
-  std::vector<T> types = {T::Unknown, T::Control, T::Control, T::Normal, T::Normal, T::Normal, T::Normal, T::Normal, T::Normal};
+  std::vector<T> types = {T::Unknown, T::Control, T::Control, T::Normal, T::Normal,
+                          T::Normal,  T::Normal,  T::Normal,  T::Normal};
   const Tokenizer t(pieces, scores, types, 1, 2, "merge test");
   EXPECT_EQ(t.encode("aba", false, false), (std::vector<uint32_t>{3, 6, 4}));
   // With " a" scoring best, the dummy prefix merges first: " a" + "ba".

@@ -40,11 +40,13 @@ void convert(const ConvertOptions& o) {
 
 void add_convert_command(CLI::App& app) {
   auto o = std::make_shared<ConvertOptions>();
-  CLI::App* cmd = app.add_subcommand("convert", "Export a model to GGUF (F32 or F16, for llama.cpp) or, for a .bin "
-                                                "output, to a llama2.c v1 checkpoint");
+  CLI::App* cmd = app.add_subcommand("convert",
+                                     "Export a model to GGUF (F32 or F16, for llama.cpp) or, for a .bin "
+                                     "output, to a llama2.c v1 checkpoint");
   cmd->add_option("model", o->model, "Model file (llama2.c .bin or GGUF)")->required();
   cmd->add_option("-o,--output", o->output, "Output file: *.gguf, or *.bin for llama2.c v1")->required();
-  cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer to embed (default: the GGUF's own, or tokenizer.bin beside the model)");
+  cmd->add_option("--tokenizer", o->tokenizer,
+                  "Tokenizer to embed (default: the GGUF's own, or tokenizer.bin beside the model)");
   cmd->add_flag("--f16", o->f16, "Store the matrices as F16 (norms stay F32)");
   cmd->callback([o] { convert(*o); });
 }

@@ -1,9 +1,8 @@
 // `bitlens eval`: perplexity of a model over fixed windows of a text and, against a reference
 // model, mean KL divergence and top-1 agreement; a progress bar, and a JSON report on request.
-#include <nlohmann/json.hpp>
-
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
 #include "common/error.h"
@@ -55,16 +54,19 @@ void evaluate(const EvalOptions& o) {
       throw Error("--window-len " + std::to_string(o.windows.window_len) + " exceeds the model's context of " +
                   std::to_string(f->config().seq_len));
 
-  auto [text, source] = eval_text(o, ref_forward ? *ref_forward : *test_forward,
-                                  ref_forward ? o.reference : o.model, test.tokenizer);
+  auto [text, source] =
+      eval_text(o, ref_forward ? *ref_forward : *test_forward, ref_forward ? o.reference : o.model, test.tokenizer);
   const std::vector<uint32_t> tokens = test.tokenizer.encode(text, true, false);
   const std::vector<eval::Window> windows = eval::make_windows(tokens, test.tokenizer.bos(), o.windows);
 
-  nlohmann::json report = {
-      {"model", o.model}, {"backend", test_forward->name()},
-      {"text", {{"source", source}, {"tokens", tokens.size()}}},
-      {"protocol", {{"window_len", o.windows.window_len}, {"stride", o.windows.stride ? o.windows.stride : o.windows.window_len},
-                    {"windows", windows.size()}, {"scored", o.windows.score_second_half ? "second half" : "all"}}}};
+  nlohmann::json report = {{"model", o.model},
+                           {"backend", test_forward->name()},
+                           {"text", {{"source", source}, {"tokens", tokens.size()}}},
+                           {"protocol",
+                            {{"window_len", o.windows.window_len},
+                             {"stride", o.windows.stride ? o.windows.stride : o.windows.window_len},
+                             {"windows", windows.size()},
+                             {"scored", o.windows.score_second_half ? "second half" : "all"}}}};
   ProgressBar bar("eval");
   auto progress = [&](uint32_t done, uint32_t total) { bar.update(done, total); };
   std::cout << "text: " << source << ", " << tokens.size() << " tokens, " << windows.size() << " windows of "
@@ -83,9 +85,9 @@ void evaluate(const EvalOptions& o) {
     const eval::CompareResult r = eval::compare(*ref_forward, *test_forward, windows, o.windows, progress);
     bar.finish();
     std::cout << "perplexity " << format_fixed(r.test.perplexity(), 4) << " (reference "
-              << format_fixed(r.reference.perplexity(), 4) << "), mean KL " << format_fixed(r.mean_kl(), 6)
-              << " (max " << format_fixed(r.kl_max, 4) << "), top-1 agreement "
-              << format_fixed(100.0 * r.top1_agreement(), 2) << "% over " << r.tokens << " tokens\n";
+              << format_fixed(r.reference.perplexity(), 4) << "), mean KL " << format_fixed(r.mean_kl(), 6) << " (max "
+              << format_fixed(r.kl_max, 4) << "), top-1 agreement " << format_fixed(100.0 * r.top1_agreement(), 2)
+              << "% over " << r.tokens << " tokens\n";
     report["reference"] = o.reference;
     report["perplexity"] = r.test.perplexity();
     report["reference_perplexity"] = r.reference.perplexity();
@@ -95,28 +97,37 @@ void evaluate(const EvalOptions& o) {
     report["scored_tokens"] = r.tokens;
     report["seconds"] = r.test.seconds + r.reference.seconds;
   }
-  if (o.json == "-") std::cout << report.dump(2) << "\n";
-  else if (!o.json.empty()) write_text_atomic(o.json, report.dump(2) + "\n");
+  if (o.json == "-")
+    std::cout << report.dump(2) << "\n";
+  else if (!o.json.empty())
+    write_text_atomic(o.json, report.dump(2) + "\n");
 }
 
 }  // namespace
 
 void add_eval_command(CLI::App& app) {
   auto o = std::make_shared<EvalOptions>();
-  CLI::App* cmd = app.add_subcommand("eval", "Perplexity over fixed windows of a text; KL divergence and top-1 "
-                                             "agreement against a reference model");
+  CLI::App* cmd = app.add_subcommand("eval",
+                                     "Perplexity over fixed windows of a text; KL divergence and top-1 "
+                                     "agreement against a reference model");
   cmd->add_option("model", o->model, "Model to evaluate (llama2.c .bin or GGUF)")->required();
-  cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer file (default: the GGUF's own, or tokenizer.bin beside the model)");
+  cmd->add_option("--tokenizer", o->tokenizer,
+                  "Tokenizer file (default: the GGUF's own, or tokenizer.bin beside the model)");
   cmd->add_option("--ref", o->reference, "Reference model (e.g. the fp32 original): adds mean KL and top-1 agreement");
   cmd->add_option("--text", o->text_file, "Evaluate on this text file");
   cmd->add_flag("--moby-dick", o->moby_dick, "Evaluate on Moby Dick chapters 1-20 joined (DATA/texts/moby-dick)");
-  cmd->add_flag("--sampled", o->sampled, "Evaluate on stories sampled from the reference model (else the model) with --seed");
+  cmd->add_flag("--sampled", o->sampled,
+                "Evaluate on stories sampled from the reference model (else the model) with --seed");
   cmd->add_option("--data", o->data_dir, "Data folder of the fetched texts")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed of the sampled text")->capture_default_str();
   cmd->add_option("--windows", o->windows.max_windows, "Evaluate the first N windows; 0: all")->capture_default_str();
-  cmd->add_option("--window-len", o->windows.window_len, "Tokens per window (first one is BOS)")->capture_default_str()->check(CLI::Range(2u, 1u << 20));
-  cmd->add_option("--stride", o->windows.stride, "Tokens between window starts; 0: the window length")->capture_default_str();
-  cmd->add_flag("--second-half", o->windows.score_second_half, "Score only the second half of each window (llama.cpp's perplexity protocol)");
+  cmd->add_option("--window-len", o->windows.window_len, "Tokens per window (first one is BOS)")
+      ->capture_default_str()
+      ->check(CLI::Range(2u, 1u << 20));
+  cmd->add_option("--stride", o->windows.stride, "Tokens between window starts; 0: the window length")
+      ->capture_default_str();
+  cmd->add_flag("--second-half", o->windows.score_second_half,
+                "Score only the second half of each window (llama.cpp's perplexity protocol)");
   cmd->add_option("--backend", o->backend, "Backend of the evaluated model: cpu or vulkan")->capture_default_str();
   cmd->add_option("--json", o->json, "Write a JSON report to this file (- for stdout)");
   cmd->callback([o] { evaluate(*o); });

@@ -21,8 +21,8 @@ std::string moby_dick_text(const std::string& dir, uint32_t first, uint32_t last
   return text;
 }
 
-std::string sampled_text(model::Forward& forward, const model::Tokenizer& tokenizer, uint32_t min_tokens,
-                         uint64_t seed, const Progress& progress) {
+std::string sampled_text(model::Forward& forward, const model::Tokenizer& tokenizer, uint32_t min_tokens, uint64_t seed,
+                         const Progress& progress) {
   model::Sampler sampler({.temperature = 1.0f, .top_k = 0, .top_p = 1.0f, .seed = seed});
   const model::GenerateOptions options{.max_new_tokens = forward.config().seq_len, .stop_at_eos = true};
   std::string text;

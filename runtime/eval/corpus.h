@@ -19,7 +19,7 @@ std::string moby_dick_text(const std::string& dir, uint32_t first = 1, uint32_t 
 // Stories sampled from `forward` (each from BOS at temperature 1, until EOS/BOS or the context
 // ends), joined by "\n\n", until at least min_tokens tokens were generated. Deterministic for a
 // seed on a given backend. progress receives generated tokens out of min_tokens.
-std::string sampled_text(model::Forward& forward, const model::Tokenizer& tokenizer, uint32_t min_tokens,
-                         uint64_t seed, const Progress& progress = {});
+std::string sampled_text(model::Forward& forward, const model::Tokenizer& tokenizer, uint32_t min_tokens, uint64_t seed,
+                         const Progress& progress = {});
 
 }  // namespace bitlens::eval

@@ -20,7 +20,8 @@ void rmsnorm(std::span<float> out, std::span<const float> x, std::span<const flo
 void matvec(std::span<float> out, const Matrix& w, std::span<const float> x) { matmul(out, w, x, 1); }
 
 void matmul(std::span<float> out, const Matrix& w, std::span<const float> x, size_t batch) {
-  if (x.size() < batch * w.cols || out.size() < batch * w.rows) throw Error("matmul: vector sizes do not match the matrix");
+  if (x.size() < batch * w.cols || out.size() < batch * w.rows)
+    throw Error("matmul: vector sizes do not match the matrix");
   quant::cpu_matmul(w.span(), w.rows, w.cols, x, batch, out);
 }
 

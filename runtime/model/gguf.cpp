@@ -8,16 +8,16 @@
 namespace bitlens::model {
 
 const char* gguf_type_name(GgufType t) {
-  static const char* names[] = {"u8", "i8", "u16", "i16", "u32", "i32", "f32", "bool", "string", "array", "u64", "i64",
-                                "f64"};
+  static const char* names[] = {"u8",   "i8",     "u16",   "i16", "u32", "i32", "f32",
+                                "bool", "string", "array", "u64", "i64", "f64"};
   return uint32_t(t) < 13 ? names[uint32_t(t)] : "unknown";
 }
 
 std::string ggml_type_name(uint32_t type) {
-  static const char* names[] = {"F32",     "F16",    "Q4_0",    "Q4_1",  "Q4_2",   "Q4_3",   "Q5_0",  "Q5_1",
-                                "Q8_0",    "Q8_1",   "Q2_K",    "Q3_K",  "Q4_K",   "Q5_K",   "Q6_K",  "Q8_K",
-                                "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ4_NL", "IQ3_S",  "IQ2_S", "IQ4_XS",
-                                "I8",      "I16",    "I32",     "I64",   "F64",    "IQ1_M",  "BF16"};
+  static const char* names[] = {"F32",     "F16",    "Q4_0",    "Q4_1",  "Q4_2",   "Q4_3",  "Q5_0",  "Q5_1",
+                                "Q8_0",    "Q8_1",   "Q2_K",    "Q3_K",  "Q4_K",   "Q5_K",  "Q6_K",  "Q8_K",
+                                "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ4_NL", "IQ3_S", "IQ2_S", "IQ4_XS",
+                                "I8",      "I16",    "I32",     "I64",   "F64",    "IQ1_M", "BF16"};
   if (type < sizeof(names) / sizeof(names[0])) return names[type];
   return "type " + std::to_string(type);
 }
@@ -26,10 +26,17 @@ namespace {
 
 uint64_t scalar_size(GgufType t) {
   switch (t) {
-    case GgufType::U8: case GgufType::I8: case GgufType::Bool: return 1;
-    case GgufType::U16: case GgufType::I16: return 2;
-    case GgufType::U32: case GgufType::I32: case GgufType::F32: return 4;
-    case GgufType::U64: case GgufType::I64: case GgufType::F64: return 8;
+    case GgufType::U8:
+    case GgufType::I8:
+    case GgufType::Bool: return 1;
+    case GgufType::U16:
+    case GgufType::I16: return 2;
+    case GgufType::U32:
+    case GgufType::I32:
+    case GgufType::F32: return 4;
+    case GgufType::U64:
+    case GgufType::I64:
+    case GgufType::F64: return 8;
     default: return 0;
   }
 }
@@ -54,7 +61,8 @@ class Reader {
   std::string string(const std::string& what) {
     const uint64_t n = read<uint64_t>(what + " length");
     if (n > remaining())
-      throw FileError(f_.path(), what + " has length " + std::to_string(n) + ", past the end of the file: truncated or corrupted");
+      throw FileError(f_.path(),
+                      what + " has length " + std::to_string(n) + ", past the end of the file: truncated or corrupted");
     auto b = bytes(n, what);
     return {reinterpret_cast<const char*>(b.data()), b.size()};
   }
@@ -81,13 +89,25 @@ GgufType read_type(Reader& r, const std::string& what) {
 
 void read_scalar(Reader& r, GgufType t, GgufValue& v, const std::string& what) {
   switch (t) {
-    case GgufType::U8: v.u = r.read<uint8_t>(what); v.i = int64_t(v.u); break;
+    case GgufType::U8:
+      v.u = r.read<uint8_t>(what);
+      v.i = int64_t(v.u);
+      break;
     case GgufType::I8: v.i = r.read<int8_t>(what); break;
-    case GgufType::U16: v.u = r.read<uint16_t>(what); v.i = int64_t(v.u); break;
+    case GgufType::U16:
+      v.u = r.read<uint16_t>(what);
+      v.i = int64_t(v.u);
+      break;
     case GgufType::I16: v.i = r.read<int16_t>(what); break;
-    case GgufType::U32: v.u = r.read<uint32_t>(what); v.i = int64_t(v.u); break;
+    case GgufType::U32:
+      v.u = r.read<uint32_t>(what);
+      v.i = int64_t(v.u);
+      break;
     case GgufType::I32: v.i = r.read<int32_t>(what); break;
-    case GgufType::U64: v.u = r.read<uint64_t>(what); v.i = int64_t(v.u); break;
+    case GgufType::U64:
+      v.u = r.read<uint64_t>(what);
+      v.i = int64_t(v.u);
+      break;
     case GgufType::I64: v.i = r.read<int64_t>(what); break;
     case GgufType::F32: v.f = r.read<float>(what); break;
     case GgufType::F64: v.f = r.read<double>(what); break;
@@ -147,9 +167,13 @@ GgufTensor read_tensor_info(Reader& r, uint64_t index) {
 
 }  // namespace
 
-GgufFile::GgufFile(const std::string& path) : file_(std::make_shared<MappedFile>(path)) {
+GgufFile::GgufFile(const std::string& path) : GgufFile(std::make_shared<const MappedFile>(path)) {}
+
+GgufFile::GgufFile(std::shared_ptr<const MappedFile> file) : file_(std::move(file)) {
+  const std::string& path = file_->path();
   Reader r(*file_);
-  if (file_->size() < 4 || r.read<uint32_t>("magic") != kGgufMagic) throw FileError(path, "not a GGUF file (bad magic)");
+  if (file_->size() < 4 || r.read<uint32_t>("magic") != kGgufMagic)
+    throw FileError(path, "not a GGUF file (bad magic)");
   version_ = r.read<uint32_t>("version");
   if (version_ != 2 && version_ != 3) {
     if (version_ == 0x02000000u || version_ == 0x03000000u) throw FileError(path, "big-endian GGUF is not supported");
@@ -171,8 +195,8 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_shared<MappedFile>
   r.check_count(n_tensors, 32, "tensor count");
   for (uint64_t i = 0; i < n_tensors; ++i) {
     tensors_.push_back(read_tensor_info(r, i));
-    for (uint64_t j = 0; j < i; ++j)
-      if (tensors_[j].name == tensors_.back().name) throw FileError(path, "tensor " + tensors_[j].name + " appears twice");
+    if (!tensor_index_.emplace(tensors_.back().name, size_t(i)).second)
+      throw FileError(path, "tensor " + tensors_.back().name + " appears twice");
   }
   const uint64_t data_start = (r.pos() + alignment_ - 1) / alignment_ * alignment_;
   if (data_start > file_->size()) throw FileError(path, "the tensor data section lies past the end of the file");
@@ -195,25 +219,24 @@ const GgufValue* GgufFile::find(const std::string& key) const {
 }
 
 const GgufTensor* GgufFile::find_tensor(const std::string& name) const {
-  for (const auto& t : tensors_)
-    if (t.name == name) return &t;
-  return nullptr;
+  auto it = tensor_index_.find(name);
+  return it == tensor_index_.end() ? nullptr : &tensors_[it->second];
 }
 
 const GgufValue& GgufFile::get(const std::string& key, GgufType type) const {
   const GgufValue* v = find(key);
   if (!v) throw FileError(path(), "metadata key " + key + " is missing");
   if (v->type != type)
-    throw FileError(path(), "metadata key " + key + " is " + gguf_type_name(v->type) + ", expected " +
-                                gguf_type_name(type));
+    throw FileError(path(),
+                    "metadata key " + key + " is " + gguf_type_name(v->type) + ", expected " + gguf_type_name(type));
   return *v;
 }
 
 const GgufValue& GgufFile::get_array(const std::string& key, GgufType element) const {
   const GgufValue& v = get(key, GgufType::Array);
   if (v.array_type != element)
-    throw FileError(path(), "metadata key " + key + " is an array of " + gguf_type_name(v.array_type) +
-                                ", expected " + gguf_type_name(element));
+    throw FileError(path(), "metadata key " + key + " is an array of " + gguf_type_name(v.array_type) + ", expected " +
+                                gguf_type_name(element));
   return v;
 }
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/file_io.h"
@@ -20,7 +21,18 @@ inline constexpr uint32_t kGgufMagic = 0x46554747;  // "GGUF" read as a little-e
 inline constexpr uint32_t kGgufDefaultAlignment = 32;
 
 enum class GgufType : uint32_t {
-  U8 = 0, I8 = 1, U16 = 2, I16 = 3, U32 = 4, I32 = 5, F32 = 6, Bool = 7, String = 8, Array = 9, U64 = 10, I64 = 11,
+  U8 = 0,
+  I8 = 1,
+  U16 = 2,
+  I16 = 3,
+  U32 = 4,
+  I32 = 5,
+  F32 = 6,
+  Bool = 7,
+  String = 8,
+  Array = 9,
+  U64 = 10,
+  I64 = 11,
   F64 = 12
 };
 const char* gguf_type_name(GgufType t);
@@ -53,6 +65,7 @@ struct GgufTensor {
 class GgufFile {
  public:
   explicit GgufFile(const std::string& path);  // throws FileError naming the file
+  explicit GgufFile(std::shared_ptr<const MappedFile> file);
 
   const std::string& path() const { return file_->path(); }
   uint32_t version() const { return version_; }
@@ -82,6 +95,7 @@ class GgufFile {
   uint32_t version_ = 0, alignment_ = kGgufDefaultAlignment;
   std::map<std::string, GgufValue> kv_;
   std::vector<GgufTensor> tensors_;
+  std::unordered_map<std::string, size_t> tensor_index_;  // name -> position in tensors_
 };
 
 // Collects metadata and tensors, then writes a GGUF v3 file atomically. Tensor data is not copied:

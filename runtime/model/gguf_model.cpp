@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <optional>
 
 #include "common/error.h"
 #include "common/fp16.h"
@@ -16,13 +17,16 @@ namespace {
 const std::string kSpace = "\xe2\x96\x81";  // U+2581, SentencePiece's visible space
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+    s.replace(at, from.size(), to);
   return s;
 }
 
-uint32_t get_u32(const GgufFile& g, const std::string& key, uint64_t fallback) {
-  const uint64_t v = g.get_uint(key, fallback);
-  if (v > std::numeric_limits<uint32_t>::max()) throw FileError(g.path(), key + " = " + std::to_string(v) + " is too large");
+// A u32-sized metadata value; required when no fallback is given.
+uint32_t get_u32(const GgufFile& g, const std::string& key, std::optional<uint64_t> fallback = std::nullopt) {
+  const uint64_t v = fallback ? g.get_uint(key, *fallback) : g.get_uint(key);
+  if (v > std::numeric_limits<uint32_t>::max())
+    throw FileError(g.path(), key + " = " + std::to_string(v) + " is too large");
   return uint32_t(v);
 }
 
@@ -65,12 +69,12 @@ ModelConfig read_config(const GgufFile& g) {
   const std::string arch = g.get_string("general.architecture");
   if (arch != "llama") throw FileError(g.path(), "architecture \"" + arch + "\" is not supported (only llama)");
   ModelConfig c;
-  c.dim = get_u32(g, "llama.embedding_length", 0);
-  c.hidden_dim = get_u32(g, "llama.feed_forward_length", 0);
-  c.n_layers = get_u32(g, "llama.block_count", 0);
-  c.n_heads = get_u32(g, "llama.attention.head_count", 0);
+  c.dim = get_u32(g, "llama.embedding_length");
+  c.hidden_dim = get_u32(g, "llama.feed_forward_length");
+  c.n_layers = get_u32(g, "llama.block_count");
+  c.n_heads = get_u32(g, "llama.attention.head_count");
   c.n_kv_heads = get_u32(g, "llama.attention.head_count_kv", c.n_heads);
-  c.seq_len = get_u32(g, "llama.context_length", 0);
+  c.seq_len = get_u32(g, "llama.context_length");
   c.rope_theta = g.get_float("llama.rope.freq_base", 10000.0f);
   c.norm_eps = g.get_float("llama.attention.layer_norm_rms_epsilon", 1e-5f);
   const GgufTensor* embd = g.find_tensor("token_embd.weight");
@@ -82,18 +86,20 @@ ModelConfig read_config(const GgufFile& g) {
     throw FileError(g.path(), "llama.vocab_size disagrees with token_embd.weight");
   c.shared_classifier = g.find_tensor("output.weight") == nullptr;
   validate(c, g.path());
-  if (c.n_heads && get_u32(g, "llama.rope.dimension_count", c.head_dim()) != c.head_dim())
-    throw FileError(g.path(), "llama.rope.dimension_count differs from the head dimension (partial RoPE is not supported)");
+  if (get_u32(g, "llama.rope.dimension_count", c.head_dim()) != c.head_dim())
+    throw FileError(g.path(),
+                    "llama.rope.dimension_count differs from the head dimension (partial RoPE is not supported)");
   return c;
 }
 
 }  // namespace
 
-Model load_gguf_model(const std::string& path) {
-  const GgufFile g(path);
+Model load_gguf_model(const std::string& path) { return load_gguf_model(GgufFile(path)); }
+
+Model load_gguf_model(const GgufFile& g) {
   Model m;
   m.config = read_config(g);
-  m.source = path;
+  m.source = g.path();
   const ModelConfig& c = m.config;
   auto store = std::make_shared<GgufStorage>();
   store->file = g.file();
@@ -125,10 +131,10 @@ Tokenizer load_gguf_tokenizer(const GgufFile& g) {
     throw FileError(g.path(), "tokenizer model \"" + kind + "\" is not supported (only llama, SentencePiece BPE)");
   std::vector<std::string> pieces = g.get_string_array("tokenizer.ggml.tokens");
   const size_t n = pieces.size();
-  std::vector<float> scores = g.find("tokenizer.ggml.scores") ? g.get_f32_array("tokenizer.ggml.scores")
-                                                              : std::vector<float>(n, 0.0f);
-  std::vector<int32_t> raw_types = g.find("tokenizer.ggml.token_type") ? g.get_i32_array("tokenizer.ggml.token_type")
-                                                                       : std::vector<int32_t>(n, 0);
+  std::vector<float> scores =
+      g.find("tokenizer.ggml.scores") ? g.get_f32_array("tokenizer.ggml.scores") : std::vector<float>(n, 0.0f);
+  std::vector<int32_t> raw_types =
+      g.find("tokenizer.ggml.token_type") ? g.get_i32_array("tokenizer.ggml.token_type") : std::vector<int32_t>(n, 0);
   if (scores.size() != n || raw_types.size() != n)
     throw FileError(g.path(), "tokenizer arrays differ in length (tokens, scores, token_type)");
   std::vector<TokenType> types(n);
@@ -141,11 +147,14 @@ Tokenizer load_gguf_tokenizer(const GgufFile& g) {
     if (t == 0) {  // no type stored: infer it from the piece
       t = hex_byte ? 6 : p == "<unk>" ? 2 : (p == "<s>" || p == "</s>") ? 3 : 1;
     }
-    if (t < 1 || t > 6) throw FileError(g.path(), "token " + std::to_string(id) + " has unknown type " + std::to_string(t));
+    if (t < 1 || t > 6)
+      throw FileError(g.path(), "token " + std::to_string(id) + " has unknown type " + std::to_string(t));
     types[id] = TokenType(t);
     if (types[id] == TokenType::Byte) {
-      if (hex_byte) p = std::string(1, char(byte));
-      else if (p.size() != 1) throw FileError(g.path(), "byte token " + std::to_string(id) + " is \"" + p + "\"");
+      if (hex_byte)
+        p = std::string(1, char(byte));
+      else if (p.size() != 1)
+        throw FileError(g.path(), "byte token " + std::to_string(id) + " is \"" + p + "\"");
     } else {
       p = replace_all(std::move(p), kSpace, " ");
     }
@@ -156,7 +165,9 @@ Tokenizer load_gguf_tokenizer(const GgufFile& g) {
 
 namespace {
 
-std::span<const uint8_t> bytes_of(std::span<const float> v) { return {reinterpret_cast<const uint8_t*>(v.data()), v.size() * 4}; }
+std::span<const uint8_t> bytes_of(std::span<const float> v) {
+  return {reinterpret_cast<const uint8_t*>(v.data()), v.size() * 4};
+}
 
 // Adds the tokenizer.ggml.* vocabulary: spaces back to U+2581, byte tokens as "<0xNN>".
 void add_vocabulary(GgufWriter& w, const Tokenizer& tok) {

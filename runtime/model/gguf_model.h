@@ -16,6 +16,7 @@ namespace bitlens::model {
 // F32 tensors are used in place from the memory map; F16 ones are converted to floats. Any other
 // tensor type, architecture or shape is refused with a FileError naming the file.
 Model load_gguf_model(const std::string& path);
+Model load_gguf_model(const GgufFile& file);
 Tokenizer load_gguf_tokenizer(const GgufFile& file);
 
 // Writes `model` with `tokenizer` embedded as a GGUF v3 file llama.cpp can load: the matrices in

@@ -108,9 +108,11 @@ void map_v1(Cursor cur, const ModelConfig& c, ModelWeights& w) {
 
 }  // namespace
 
-Model load_llama2c(const std::string& path) {
-  auto file = std::make_shared<MappedFile>(path);
+Model load_llama2c(const std::string& path) { return load_llama2c(std::make_shared<const MappedFile>(path)); }
+
+Model load_llama2c(std::shared_ptr<const MappedFile> file) {
   const MappedFile& f = *file;
+  const std::string& path = f.path();
   if (f.size() < kV0HeaderBytes)
     throw FileError(path, "file of " + std::to_string(f.size()) + " bytes is too small to be a llama2.c checkpoint");
   const bool v1 = read_at<uint32_t>(f, 0, "magic") == kLlama2cMagic;
@@ -142,8 +144,10 @@ Model load_llama2c(const std::string& path) {
   m.source = path;
   m.weights.layers.resize(c.n_layers);
   const Cursor cur{reinterpret_cast<const float*>(f.data() + data_offset)};
-  if (v1) map_v1(cur, c, m.weights);
-  else map_v0(cur, c, m.weights);
+  if (v1)
+    map_v1(cur, c, m.weights);
+  else
+    map_v0(cur, c, m.weights);
   m.storage = file;
   return m;
 }
@@ -172,7 +176,8 @@ void write_llama2c(const Model& model, const std::string& path, int version) {
   const ModelConfig& c = model.config;
   const bool shared = model.weights.classifier.data == model.weights.token_embedding.data;
   std::vector<uint8_t> header(version == 1 ? kV1HeaderBytes : kV0HeaderBytes, 0);
-  const int32_t fields[7] = {int32_t(c.dim), int32_t(c.hidden_dim), int32_t(c.n_layers), int32_t(c.n_heads),
+  const int32_t fields[7] = {int32_t(c.dim),        int32_t(c.hidden_dim),
+                             int32_t(c.n_layers),   int32_t(c.n_heads),
                              int32_t(c.n_kv_heads), int32_t(c.vocab_size) * (shared || version == 1 ? 1 : -1),
                              int32_t(c.seq_len)};
   uint8_t* h = header.data();

@@ -5,7 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+
+#include "common/file_io.h"
 
 #include "model/weights.h"
 
@@ -13,8 +16,10 @@ namespace bitlens::model {
 
 inline constexpr uint32_t kLlama2cMagic = 0x616b3432;  // "ak42" read as a little-endian uint32
 
-// Loads a v0 or v1 checkpoint (told apart by the magic). Throws FileError naming the file.
+// Loads a v0 or v1 checkpoint (told apart by the magic). Throws FileError naming the file. The
+// model's weights point into `file`, which the model keeps alive.
 Model load_llama2c(const std::string& path);
+Model load_llama2c(std::shared_ptr<const MappedFile> file);
 
 // Writes `model` as a llama2.c checkpoint of `version` 0 or 1 (fp32), atomically. v0 stores the
 // RoPE tables llama2.c expects (rope_theta of the config, seq_len rows).

@@ -6,6 +6,8 @@
 
 #include "common/error.h"
 #include "common/file_io.h"
+#include "model/container.h"
+#include "model/float_model.h"
 #include "model/gguf_model.h"
 #include "model/llama2c.h"
 
@@ -15,11 +17,19 @@ ModelFormat detect_model_format(const std::string& path) {
   const MappedFile f(path);
   uint32_t magic = 0;
   if (f.size() >= 4) std::memcpy(&magic, f.data(), 4);
-  return magic == kGgufMagic ? ModelFormat::Gguf : ModelFormat::Llama2c;
+  if (magic == kGgufMagic) return ModelFormat::Gguf;
+  return is_container(path) ? ModelFormat::Container : ModelFormat::Llama2c;
 }
 
 Model load_model(const std::string& path) {
-  return detect_model_format(path) == ModelFormat::Gguf ? load_gguf_model(path) : load_llama2c(path);
+  switch (detect_model_format(path)) {
+    case ModelFormat::Gguf: return load_gguf_model(path);
+    case ModelFormat::Llama2c: return load_llama2c(path);
+    case ModelFormat::Container: break;
+  }
+  Model m = to_float_model(read_container(path).model);
+  m.source = path;
+  return m;
 }
 
 Tokenizer load_tokenizer(const std::string& path) {
@@ -30,8 +40,10 @@ Tokenizer load_tokenizer(const std::string& path) {
 Tokenizer load_tokenizer_for(const Model& model, const std::string& tokenizer_path) {
   std::string path = tokenizer_path;
   if (path.empty()) {
-    if (detect_model_format(model.source) == ModelFormat::Gguf) path = model.source;
-    else path = (std::filesystem::path(model.source).parent_path() / "tokenizer.bin").string();
+    if (detect_model_format(model.source) == ModelFormat::Gguf)
+      path = model.source;
+    else
+      path = (std::filesystem::path(model.source).parent_path() / "tokenizer.bin").string();
   }
   Tokenizer t = load_tokenizer(path);
   t.check_model(model.config, model.source);

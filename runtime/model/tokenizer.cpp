@@ -14,13 +14,18 @@ namespace bitlens::model {
 
 Tokenizer::Tokenizer(std::vector<std::string> pieces, std::vector<float> scores, std::vector<TokenType> types,
                      uint32_t bos, uint32_t eos, std::string source)
-    : pieces_(std::move(pieces)), scores_(std::move(scores)), types_(std::move(types)), bos_(bos), eos_(eos),
+    : pieces_(std::move(pieces)),
+      scores_(std::move(scores)),
+      types_(std::move(types)),
+      bos_(bos),
+      eos_(eos),
       source_(std::move(source)) {
   const size_t n = pieces_.size();
   if (n == 0) throw FileError(source_, "the vocabulary is empty");
   if (scores_.size() != n || types_.size() != n)
-    throw FileError(source_, "the vocabulary has " + std::to_string(n) + " pieces but " + std::to_string(scores_.size()) +
-                                 " scores and " + std::to_string(types_.size()) + " token types");
+    throw FileError(source_, "the vocabulary has " + std::to_string(n) + " pieces but " +
+                                 std::to_string(scores_.size()) + " scores and " + std::to_string(types_.size()) +
+                                 " token types");
   if (bos_ >= n || eos_ >= n) throw FileError(source_, "BOS or EOS id lies outside the vocabulary");
   byte_token_.fill(-1);
   for (uint32_t id = 0; id < n; ++id) {
@@ -163,8 +168,10 @@ int byte_value(const std::string& piece, uint32_t id) {
 
 }  // namespace
 
-Tokenizer Tokenizer::load_llama2c(const std::string& path) {
-  const MappedFile f(path);
+Tokenizer Tokenizer::load_llama2c(const std::string& path) { return load_llama2c(MappedFile(path)); }
+
+Tokenizer Tokenizer::load_llama2c(const MappedFile& f) {
+  const std::string& path = f.path();
   auto read_i32 = [&](uint64_t at, const std::string& what) {
     int32_t v;
     std::memcpy(&v, f.range(at, 4, what).data(), 4);

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/file_io.h"
 #include "model/config.h"
 
 namespace bitlens::model {
@@ -32,6 +33,7 @@ class Tokenizer {
   // length, bytes, to the end of the file). Byte tokens stored as raw bytes, as the Latin-1
   // character of the byte in UTF-8, or as "<0xNN>" are all recognized.
   static Tokenizer load_llama2c(const std::string& path);
+  static Tokenizer load_llama2c(const MappedFile& file);
 
   uint32_t vocab_size() const { return uint32_t(pieces_.size()); }
   uint32_t bos() const { return bos_; }
@@ -55,7 +57,7 @@ class Tokenizer {
   std::vector<float> scores_;
   std::vector<TokenType> types_;
   std::unordered_map<std::string, uint32_t> lookup_;  // Normal and UserDefined pieces
-  std::array<int32_t, 256> byte_token_;              // id of the Byte token of each value, or -1
+  std::array<int32_t, 256> byte_token_;               // id of the Byte token of each value, or -1
   uint32_t bos_ = 1, eos_ = 2, unknown_ = 0;
   std::string source_;
 };
