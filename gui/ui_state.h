@@ -55,6 +55,7 @@ struct UiState {
 
   // Allocation editor.
   float budget = 2.5f;
+  double budget_seen = 0;  // the snapshot's budget when the slider last followed it
   char recipe_path[256] = "recipe.json";
   bool cancel_requested = false;  // set by the Cancel button, handled by the app
 

@@ -33,7 +33,7 @@ std::vector<uint32_t> random_tokens(uint32_t n, uint32_t vocab, uint64_t seed) {
 
 OpenModel tiny_open(uint64_t seed, bool with_tokenizer) {
   const model::ModelConfig c = test::tiny_config();
-  auto m = std::make_shared<const model::Model>(test::random_model(c, seed));
+  auto m = std::make_shared<const model::Model>(test::synthetic_model(c, seed));
   OpenModel o;
   o.model = m;
   o.calibration = std::make_shared<const CalibrationSet>(capture_calibration(*m, random_tokens(40, c.vocab_size, seed), "random"));
@@ -55,7 +55,7 @@ TEST(InspectCalibration, CaptureMatchesTheForwardPass) {
   const uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   const model::ModelConfig c = test::tiny_config();
-  const model::Model m = test::random_model(c, seed);
+  const model::Model m = test::synthetic_model(c, seed);
   const auto tokens = random_tokens(40, c.vocab_size, seed);  // more than one block of 32 positions
   const CalibrationSet cal = capture_calibration(m, tokens, "test");
   EXPECT_EQ(cal.tokens, 40u);
@@ -91,7 +91,7 @@ TEST(InspectEval, AgainstADirectComparison) {
   const uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   const model::ModelConfig c = test::tiny_config();
-  auto m = std::make_shared<const model::Model>(test::random_model(c, seed));
+  auto m = std::make_shared<const model::Model>(test::synthetic_model(c, seed));
   const auto tokens = random_tokens(30, c.vocab_size, seed);
   const Evaluator ev(m, tokens);
   // fp32 packed as fp32: the same model.

@@ -67,6 +67,10 @@ void allocation_editor(const inspect::Snapshot& s, const inspect::Progress& p, U
   }
   layer_controls(s, send);
   ImGui::Separator();
+  if (s.budget_bpw != ui.budget_seen) {  // a budget set elsewhere (a script, undo) moves the slider
+    ui.budget_seen = s.budget_bpw;
+    if (s.budget_bpw > 0) ui.budget = float(s.budget_bpw);
+  }
   ImGui::SetNextItemWidth(-150);
   ImGui::SliderFloat("budget (bpw)", &ui.budget, 2.0f, 8.5f, "%.2f");
   if (ImGui::IsItemDeactivatedAfterEdit()) send(inspect::SetBudget{double(ui.budget)});

@@ -47,7 +47,10 @@ void layer_browser(const inspect::Snapshot& s, UiState& ui, const CommandSink& s
   ImGui::TextDisabled("relative errors: weight, output (calibration inputs), saliency-weighted");
   const ImGuiTableFlags flags = ImGuiTableFlags_Sortable | ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV |
                                 ImGuiTableFlags_ScrollY | ImGuiTableFlags_Resizable;
-  if (!ImGui::BeginTable("layers", kColumns, flags)) return end_panel();
+  ImGui::PushStyleVar(ImGuiStyleVar_CellPadding, {3, 1});
+  const bool table = ImGui::BeginTable("layers", kColumns, flags);
+  ImGui::PopStyleVar();
+  if (!table) return end_panel();
   ImGui::TableSetupScrollFreeze(0, 1);
   auto width = [](const char* widest) { return ImGui::CalcTextSize(widest).x + 4; };
   const ImGuiTableColumnFlags fixed = ImGuiTableColumnFlags_WidthFixed;
