@@ -25,6 +25,7 @@
 #include "kernels/rotate.h"
 #include "quant/cpu_matmul.h"
 #include "quant/hadamard.h"
+#include "quant/lowbit_bench_weights.h"
 #include "quant/packing.h"
 #include "vk/commands.h"
 
@@ -101,6 +102,9 @@ Weights make_weights(quant::Format format, uint32_t rows, uint32_t cols) {
       }
     });
     w.packed = quant::pack(w.q);
+  } else if (info.kind == quant::FormatKind::LowBit) {
+    w.packed = quant::lowbit_bench_weights(format, rows, cols);
+    w.f = quant::dequantize(w.packed);
   } else {
     w.f.resize(size_t(rows) * cols);
     parallel_for(rows, [&](size_t r0, size_t r1) {
@@ -134,7 +138,7 @@ void bm_matmul(benchmark::State& state, quant::Format format, uint32_t rows, uin
   std::vector<float> xc(size_t(batch) * cols), yc(size_t(batch) * rows);
   for (uint32_t t = 0; t < batch; ++t) std::copy_n(&x[size_t(t) * stride], cols, &xc[size_t(t) * cols]);
   const bool grouped = quant::format_info(format).grouped;
-  const std::vector<float> wf = grouped ? std::vector<float>{} : quant::dequantize(w.packed);
+  const std::vector<float> wf = grouped ? std::vector<float>{} : w.f.empty() ? quant::dequantize(w.packed) : w.f;
   const double cpu = best_seconds(3, [&] {
     if (grouped) quant::cpu_matmul(w.q, xc, batch, yc);
     else quant::cpu_matmul(wf, rows, cols, xc, batch, yc);

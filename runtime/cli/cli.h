@@ -16,6 +16,7 @@ namespace bitlens::cli {
 void add_run_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_convert_command(CLI::App& app);
+void add_quantize_command(CLI::App& app);
 
 struct LoadedModel {
   model::Model model;

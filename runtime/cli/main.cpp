@@ -1,4 +1,4 @@
-// The `bitlens` command line: one subcommand per file (run, eval, convert). Every error ends as
+// The `bitlens` command line: one subcommand per file (run, eval, convert, quantize). Every error ends as
 // one line "bitlens: <message>" and a non-zero exit status.
 #include <iostream>
 
@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   bitlens::cli::add_run_command(app);
   bitlens::cli::add_eval_command(app);
   bitlens::cli::add_convert_command(app);
+  bitlens::cli::add_quantize_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -3,6 +3,8 @@
 
 #include "common/error.h"
 #include "model/cpu_forward.h"
+#include "model/float_model.h"
+#include "model/vulkan_forward.h"
 
 namespace bitlens::model {
 
@@ -13,11 +15,13 @@ Backend parse_backend(const std::string& name) {
 }
 
 std::unique_ptr<Forward> make_forward(Backend backend, const Model& model) {
-  switch (backend) {
-    case Backend::Cpu: return std::make_unique<CpuForward>(model);
-    case Backend::Vulkan: break;
-  }
-  throw Error("the vulkan backend is not available yet (use --backend cpu)");
+  if (backend == Backend::Cpu) return std::make_unique<CpuForward>(model);
+  return VulkanForward::create(pack_model(model, {}));
+}
+
+std::unique_ptr<Forward> make_forward(Backend backend, const PackedModel& model) {
+  if (backend == Backend::Cpu) return std::make_unique<CpuForward>(to_float_model(model));
+  return VulkanForward::create(model);
 }
 
 }  // namespace bitlens::model

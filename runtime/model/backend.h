@@ -5,6 +5,7 @@
 #include <string>
 
 #include "model/forward.h"
+#include "model/packed_model.h"
 #include "model/weights.h"
 
 namespace bitlens::model {
@@ -12,6 +13,10 @@ namespace bitlens::model {
 enum class Backend { Cpu, Vulkan };
 
 Backend parse_backend(const std::string& name);  // "cpu" or "vulkan"; throws Error otherwise
+// A float model runs in fp32 on either backend (the Vulkan one uploads fp32 weights).
 std::unique_ptr<Forward> make_forward(Backend backend, const Model& model);
+// A packed model: the Vulkan backend runs its packed formats; the CPU runs the float model it
+// stands for (to_float_model).
+std::unique_ptr<Forward> make_forward(Backend backend, const PackedModel& model);
 
 }  // namespace bitlens::model

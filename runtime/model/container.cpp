@@ -34,6 +34,7 @@ Blob packed_blob(const std::string& name, const quant::PackedMatrix& m) {
   b.entry.rows = m.layout.rows;
   b.entry.cols = m.layout.cols;
   b.entry.group_size = m.layout.group_size;
+  b.entry.aux = m.layout.aux;
   // Codes then parameters, without the in-memory alignment gap between them.
   const uint64_t code = m.layout.code_words(), params = m.layout.param_words();
   b.data.resize((code + params) * 4);

@@ -39,7 +39,7 @@ struct Entry {
   uint32_t rows;
   uint32_t cols;
   uint32_t group_size;
-  uint32_t reserved0;
+  uint32_t aux;  // quant::PackedLayout::aux (low-bit formats; 0 otherwise)
   uint64_t offset;
   uint64_t bytes;
   uint32_t crc;

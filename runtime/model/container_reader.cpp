@@ -9,6 +9,7 @@
 #include "common/file_io.h"
 #include "model/container.h"
 #include "model/container_format.h"
+#include "quant/lowbit.h"
 
 namespace bitlens::model {
 
@@ -106,10 +107,10 @@ class Reader {
     const Entry& e = take(name, Kind::Packed);
     expect_shape(name, e, rows, cols);
     quant::PackedMatrix m;
-    m.layout = {quant::Format(e.format), e.rows, e.cols, e.group_size};
+    m.layout = {quant::Format(e.format), e.rows, e.cols, e.group_size, e.aux};
     try {
       quant::validate(m.layout);
-      if (!quant::format_info(m.layout.format).grouped) m.layout.group_size = 0;
+      if (!quant::uses_groups(m.layout.format)) m.layout.group_size = 0;
     } catch (const Error& err) {
       fail("tensor '" + name + "': " + err.what());
     }
@@ -119,6 +120,11 @@ class Reader {
     m.words.assign(m.layout.total_words(), 0);
     std::memcpy(m.words.data(), src, code * 4);
     if (params) std::memcpy(m.words.data() + m.layout.params_offset_words(), src + code * 4, params * 4);
+    try {
+      quant::validate_tables(m);
+    } catch (const Error& err) {
+      fail("tensor '" + name + "': " + err.what());
+    }
     return m;
   }
 

@@ -6,21 +6,29 @@
 #include "common/error.h"
 #include "quant/layouts/f16.h"
 #include "quant/layouts/f32.h"
+#include "quant/layouts/mixed.h"
+#include "quant/layouts/ptq161.h"
 #include "quant/layouts/q2.h"
 #include "quant/layouts/q3.h"
 #include "quant/layouts/q4.h"
 #include "quant/layouts/q8.h"
+#include "quant/layouts/ternary.h"
+#include "quant/layouts/tritplane.h"
 
 namespace bitlens::quant {
 
 const std::vector<FormatInfo>& all_formats() {
   static const std::vector<FormatInfo> table = {
-      {Format::F32, "f32", 32, f32::kWordsPerChunk, false},
-      {Format::F16, "f16", 16, f16::kWordsPerChunk, false},
-      {Format::Q2, "q2", q2::kBits, q2::kWordsPerChunk, true},
-      {Format::Q3, "q3", q3::kBits, q3::kWordsPerChunk, true},
-      {Format::Q4, "q4", q4::kBits, q4::kWordsPerChunk, true},
-      {Format::Q8, "q8", q8::kBits, q8::kWordsPerChunk, true},
+      {Format::F32, "f32", 32, f32::kWordsPerChunk, false, FormatKind::Float},
+      {Format::F16, "f16", 16, f16::kWordsPerChunk, false, FormatKind::Float},
+      {Format::Q2, "q2", q2::kBits, q2::kWordsPerChunk, true, FormatKind::Group},
+      {Format::Q3, "q3", q3::kBits, q3::kWordsPerChunk, true, FormatKind::Group},
+      {Format::Q4, "q4", q4::kBits, q4::kWordsPerChunk, true, FormatKind::Group},
+      {Format::Q8, "q8", q8::kBits, q8::kWordsPerChunk, true, FormatKind::Group},
+      {Format::Mixed, "mixed", 0, 0, false, FormatKind::LowBit},
+      {Format::Ptq161, "ptq161", 1, 0, false, FormatKind::LowBit},
+      {Format::Ternary, "ternary", 2, 0, false, FormatKind::LowBit},
+      {Format::TritPlane, "tritplane", 4, 0, false, FormatKind::LowBit},
   };
   return table;
 }
@@ -29,6 +37,10 @@ const FormatInfo& format_info(Format f) {
   for (auto& i : all_formats())
     if (i.format == f) return i;
   throw UnsupportedError("unknown weight format id " + std::to_string(uint32_t(f)));
+}
+
+bool uses_groups(Format f) {
+  return format_info(f).grouped || f == Format::Mixed || f == Format::Ternary || f == Format::TritPlane;
 }
 
 Format parse_format(std::string_view name) {
@@ -42,7 +54,7 @@ Format parse_format(std::string_view name) {
 
 Format format_for_bits(uint32_t bits) {
   for (auto& i : all_formats())
-    if (i.bits == bits) return i.format;
+    if (i.bits == bits && i.kind != FormatKind::LowBit) return i.format;
   throw UnsupportedError("no weight format with " + std::to_string(bits) +
                          " bits per weight (supported: 2, 3, 4, 8, 16, 32)");
 }
@@ -55,13 +67,28 @@ const std::vector<uint32_t>& supported_group_sizes() {
 static uint64_t align_words(uint64_t w) { return (w + kSectionAlignWords - 1) / kSectionAlignWords * kSectionAlignWords; }
 
 uint64_t PackedLayout::code_words() const {
-  return uint64_t(tiles()) * chunks() * kTileRows * format_info(format).words_per_chunk;
+  switch (format) {
+    case Format::Mixed: return mixed::table_words(groups()) + uint64_t(tiles()) * kTileRows * aux;
+    case Format::Ptq161: return uint64_t(tiles()) * chunks() * kTileRows;
+    case Format::Ternary: return uint64_t(tiles()) * chunks() * ternary::kTileChunkWords;
+    case Format::TritPlane: return uint64_t(tiles()) * chunks() * tritplane::kTileChunkWords;
+    default: return uint64_t(tiles()) * chunks() * kTileRows * format_info(format).words_per_chunk;
+  }
 }
 
 uint64_t PackedLayout::params_offset_words() const { return align_words(code_words()); }
 
 uint64_t PackedLayout::param_words() const {
-  return format_info(format).grouped ? uint64_t(tiles()) * groups() * kTileRows : 0;
+  switch (format) {
+    case Format::Ptq161: {
+      const auto s = ptq161::param_sections(0, tiles(), chunks(), aux);
+      return s.end;
+    }
+    case Format::Ternary: return uint64_t(tiles()) * groups() * ternary::kParamWordsPerTileGroup;
+    case Format::Mixed:
+    case Format::TritPlane: return uint64_t(tiles()) * groups() * kTileRows;
+    default: return format_info(format).grouped ? uint64_t(tiles()) * groups() * kTileRows : 0;
+  }
 }
 
 uint64_t PackedLayout::total_words() const {
@@ -83,7 +110,8 @@ uint64_t PackedLayout::param_index(uint32_t tile, uint32_t group) const {
 
 std::string PackedLayout::describe() const {
   std::string s = format_info(format).name;
-  if (format_info(format).grouped) s += " g" + std::to_string(group_size);
+  if (format == Format::Ptq161) s += " s" + std::to_string(aux);
+  else if (uses_groups(format)) s += " g" + std::to_string(group_size);
   return s + " " + std::to_string(rows) + "x" + std::to_string(cols);
 }
 
@@ -94,11 +122,27 @@ void validate(const PackedLayout& l) {
   if (l.rows > (1u << 24) || l.cols > (1u << 24))
     throw UnsupportedError("matrix " + std::to_string(l.rows) + "x" + std::to_string(l.cols) +
                            " is larger than the kernels support (2^24 rows or columns)");
-  if (info.grouped) {
+  if (l.format == Format::Ptq161) {
+    if (l.cols > ptq161::kMaxColumns)
+      throw UnsupportedError("ptq161 supports at most " + std::to_string(ptq161::kMaxColumns) + " columns, not " +
+                             std::to_string(l.cols));
+    if (l.aux > l.cols)
+      throw UnsupportedError("ptq161 matrix with " + std::to_string(l.aux) + " salient columns of " +
+                             std::to_string(l.cols));
+  } else if (uses_groups(l.format)) {
     const auto& gs = supported_group_sizes();
     if (std::find(gs.begin(), gs.end(), l.group_size) == gs.end())
       throw UnsupportedError("group size " + std::to_string(l.group_size) + " is not supported for " + info.name +
                              " (choose 32, 64 or 128)");
+  }
+  if (l.aux != 0 && l.format != Format::Mixed && l.format != Format::Ptq161)
+    throw UnsupportedError(std::string(info.name) + " matrices have no format-specific size (got " + std::to_string(l.aux) + ")");
+  if (l.format == Format::Mixed) {
+    const uint64_t lo = uint64_t(l.chunks()) * mixed::kMinBits, hi = uint64_t(l.chunks()) * mixed::kMaxBits;
+    if (l.aux < lo || l.aux > hi)
+      throw UnsupportedError("mixed matrix " + std::to_string(l.rows) + "x" + std::to_string(l.cols) + " with " +
+                             std::to_string(l.aux) + " code words per row (expected " + std::to_string(lo) + " to " +
+                             std::to_string(hi) + ")");
   }
 }
 

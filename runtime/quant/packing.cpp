@@ -7,6 +7,7 @@
 #include "common/fp16.h"
 #include "quant/layouts/f16.h"
 #include "quant/layouts/f32.h"
+#include "quant/lowbit.h"
 #include "quant/layouts/q2.h"
 #include "quant/layouts/q3.h"
 #include "quant/layouts/q4.h"
@@ -115,6 +116,7 @@ PackedMatrix pack_float(std::span<const float> w, uint32_t rows, uint32_t cols, 
 std::vector<float> dequantize(const PackedMatrix& p) {
   check_size(p);
   const PackedLayout& l = p.layout;
+  if (format_info(l.format).kind == FormatKind::LowBit) return dequantize_lowbit(p);
   if (format_info(l.format).grouped) return dequantize(unpack(p));
   std::vector<float> out(size_t(l.rows) * l.cols);
   const uint32_t wpc = format_info(l.format).words_per_chunk;
@@ -127,6 +129,40 @@ std::vector<float> dequantize(const PackedMatrix& p) {
       const uint32_t c0 = c * kChunk, n = std::min(kChunk, l.cols - c0);
       std::copy_n(chunk, n, &out[size_t(r) * l.cols + c0]);
     }
+  }
+  return out;
+}
+
+bool can_concat_rows(const std::vector<const PackedMatrix*>& parts) {
+  if (parts.empty()) return false;
+  const PackedLayout& first = parts[0]->layout;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const PackedLayout& l = parts[i]->layout;
+    if (l.format != first.format || l.cols != first.cols || l.group_size != first.group_size) return false;
+    if (i + 1 < parts.size() && l.rows % kTileRows != 0) return false;
+  }
+  return true;
+}
+
+PackedMatrix concat_rows(const std::vector<const PackedMatrix*>& parts) {
+  if (!can_concat_rows(parts))
+    throw Error("concat_rows: the matrices differ in format, columns or group size, or do not fill whole tiles");
+  PackedMatrix out;
+  out.layout = parts[0]->layout;
+  out.layout.rows = 0;
+  for (const PackedMatrix* p : parts) {
+    check_size(*p);
+    out.layout.rows += p->layout.rows;
+  }
+  out.words.assign(out.layout.total_words(), 0);
+  // Both sections are tile-major, so the parts' tiles follow one another in each.
+  uint64_t code = 0, param = out.layout.params_offset_words();
+  for (const PackedMatrix* p : parts) {
+    const PackedLayout& l = p->layout;
+    std::copy_n(p->words.begin(), l.code_words(), out.words.begin() + code);
+    std::copy_n(p->words.begin() + l.params_offset_words(), l.param_words(), out.words.begin() + param);
+    code += l.code_words();
+    param += l.param_words();
   }
   return out;
 }

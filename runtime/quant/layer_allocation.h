@@ -1,0 +1,47 @@
+// Per-layer candidate measurement and the budgeted choice of one candidate per layer (METHODS.md
+// section 5), recorded as a recipe. A candidate is a LinearSpec (method x format x bits x group x
+// rotation); its cost is the bits the quantized layer stores (as PackedLinear::stored_bytes
+// counts them: codes, parameters, masks, sign vectors), its error the layer's output error
+// tr((W - W_eff) H (W - W_eff)^T) / 2 with W_eff the effective weight U^T W'_hat V, or the
+// E[x^2]-weighted weight error without a Hessian, or the plain weight error without calibration.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "quant/calibration.h"
+#include "quant/quantize_linear.h"
+#include "quant/recipe.h"
+
+namespace bitlens::quant {
+
+struct LayerMeasurement {
+  std::string name;
+  uint64_t weights = 0;
+  std::vector<LinearSpec> specs;
+  std::vector<uint64_t> bits;   // stored bits per spec
+  std::vector<double> errors;   // error per spec
+};
+
+// A deterministic rotation seed per layer name (FNV-1a).
+uint64_t layer_seed(const std::string& name);
+
+double layer_error(std::span<const float> w, std::span<const float> w_eff, uint32_t rows, uint32_t cols,
+                   const Calibration* cal);
+
+// The default candidates for a [rows x cols] layer: GPTQ (RTN without a Hessian) at 2, 3, 4, 8 bits
+// and groups 64, 128, each plain and rotated where the widths allow; SliM-LLM at 2 and 3 bits,
+// PTQ1.61, ternary and trit-planes (those needing calibration only with it); and f16.
+std::vector<LinearSpec> default_candidates(uint32_t rows, uint32_t cols, const Calibration* cal);
+
+LayerMeasurement measure_layer(const std::string& name, std::span<const float> w, uint32_t rows, uint32_t cols,
+                               const Calibration* cal, std::span<const LinearSpec> specs);
+
+// One candidate per layer minimizing the total error with total stored bits <= floor(target_bpw *
+// weights). Layers fixed in `by_hand` keep their spec, which must be among the measured ones.
+// Throws Error when even the smallest candidates exceed the budget.
+Recipe allocate_recipe(std::span<const LayerMeasurement> layers, double target_bpw, const Recipe* by_hand = nullptr);
+
+}  // namespace bitlens::quant

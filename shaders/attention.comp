@@ -1,0 +1,102 @@
+// Attention pass 1: workgroup (query block, head h, split s) serves query_lanes consecutive
+// queries t (at pos = step.pos0 + t; causal) over positions [s * split_len, min((s + 1) *
+// split_len, pos + 1)). Every invocation keeps its query and an online softmax (running max m,
+// sum l = sum exp(score - m), weighted values o = sum exp(score - m) v) in registers and walks
+// its positions one by one, reading keys and values as vec4 texels: no barrier inside the loop.
+// In a batch the 8 invocations serve 8 queries and read the same key at once; a single query
+// spreads its positions over the 8 invocations, whose states are merged at the end. With one
+// split the output o / l is written directly; otherwise (m, l, o) go to the scratch for pass 2
+// (attention_combine.comp), and splits past a query's position write m = -inf, l = 0, o = 0.
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+
+#include "params/attention.h"
+#include "params/step.h"
+
+#define LANES 8
+
+layout(local_size_x = LANES) in;
+layout(constant_id = 0) const uint HV = 12;  // vec4s per head (head_vec4s)
+layout(push_constant) uniform PC { AttentionParams p; };
+layout(binding = 0) uniform samplerBuffer Q;       // float texels of the query buffer
+layout(binding = 1) uniform samplerBuffer KCache;  // vec4 texels, [seq_len][n_kv_heads][head_vec4s]
+layout(binding = 2) uniform samplerBuffer VCache;  // vec4 texels, same layout
+layout(binding = 3) readonly buffer Step { StepState step; };
+layout(binding = 4) writeonly buffer PartialML { vec2 part_ml[]; };  // [n][n_heads][n_splits]
+layout(binding = 5) writeonly buffer PartialO { vec4 part_o[]; };    // [n][n_heads][n_splits][head_vec4s]
+layout(binding = 6) writeonly buffer Out { float y[]; };             // used when n_splits == 1
+
+shared vec2 ml_s[LANES];
+shared vec4 o_s[LANES * HV];
+
+void main() {
+  const uint h = gl_WorkGroupID.y, s = gl_WorkGroupID.z;
+  const uint lane = gl_LocalInvocationID.x;
+  const uint stride = LANES / p.query_lanes;  // invocations per query
+  const uint t = gl_WorkGroupID.x * p.query_lanes + lane % p.query_lanes;
+  const uint first = lane / p.query_lanes;    // this invocation's first position in the split
+  const bool valid = t < p.n;
+  const uint pos = step.pos0 + min(t, p.n - 1);
+  const uint t_begin = s * p.split_len;
+  const uint t_end = valid ? min(t_begin + p.split_len, pos + 1) : 0;
+  // The workgroup's last position: of its last valid query (uniform loop bound).
+  const uint last_t = min(gl_WorkGroupID.x * p.query_lanes + p.query_lanes, p.n) - 1;
+  const uint wg_end = min(t_begin + p.split_len, step.pos0 + last_t + 1);
+  const float neg_inf = uintBitsToFloat(0xFF800000u);
+
+  vec4 q[HV];
+  const uint q0 = p.q_offset + min(t, p.n - 1) * p.q_stride + h * p.head_dim;
+  [[unroll]] for (uint d = 0; d < HV; ++d) {
+    q[d] = vec4(0.0);
+    for (uint c = 0; c < 4; ++c)
+      if (4 * d + c < p.head_dim) q[d][c] = texelFetch(Q, int(q0 + 4 * d + c)).x;
+    q[d] *= p.scale;
+  }
+  const uint kv0 = (h / (p.n_heads / p.n_kv_heads)) * HV;
+  const uint row_vec4s = p.n_kv_heads * HV;
+  float m = neg_inf, l = 0.0;
+  vec4 o[HV];
+  [[unroll]] for (uint d = 0; d < HV; ++d) o[d] = vec4(0.0);
+  for (uint pos_k = t_begin + first; pos_k < wg_end; pos_k += stride) {
+    if (pos_k >= t_end) continue;  // past this query's position
+    const int base = int(pos_k * row_vec4s + kv0);
+    float score = 0.0;
+    [[unroll]] for (uint d = 0; d < HV; ++d) score += dot(q[d], texelFetch(KCache, base + int(d)));
+    const float m_new = max(m, score);
+    const float corr = m == neg_inf ? 0.0 : exp(m - m_new);
+    const float w = exp(score - m_new);
+    l = l * corr + w;
+    [[unroll]] for (uint d = 0; d < HV; ++d) o[d] = o[d] * corr + w * texelFetch(VCache, base + int(d));
+    m = m_new;
+  }
+
+  if (stride > 1) {
+    // One query over all invocations: merge their states into invocation 0.
+    ml_s[lane] = vec2(m, l);
+    [[unroll]] for (uint d = 0; d < HV; ++d) o_s[lane * HV + d] = o[d];
+    barrier();
+    if (lane != 0) return;
+    float mm = neg_inf;
+    for (uint i = 0; i < stride; ++i) mm = max(mm, ml_s[i].x);
+    l = 0.0;
+    [[unroll]] for (uint d = 0; d < HV; ++d) o[d] = vec4(0.0);
+    for (uint i = 0; i < stride; ++i) {
+      const float w = ml_s[i].y == 0.0 ? 0.0 : exp(ml_s[i].x - mm);
+      l += w * ml_s[i].y;
+      [[unroll]] for (uint d = 0; d < HV; ++d) o[d] += w * o_s[i * HV + d];
+    }
+    m = mm;
+  }
+  if (!valid) return;
+  if (p.n_splits == 1) {
+    const uint base = p.out_offset + t * p.out_stride + h * p.head_dim;
+    [[unroll]] for (uint d = 0; d < HV; ++d)
+      for (uint c = 0; c < 4; ++c)
+        if (4 * d + c < p.head_dim) y[base + 4 * d + c] = o[d][c] / l;
+    return;
+  }
+  const uint part = (t * p.n_heads + h) * p.n_splits + s;
+  [[unroll]] for (uint d = 0; d < HV; ++d) part_o[part * HV + d] = o[d];
+  part_ml[part] = vec2(m, l);
+}

@@ -1,0 +1,110 @@
+// Attention kernels (split pass + combine pass) against model::attention, for one query (decode)
+// (in one pass, or split over positions when the context exceeds one split) and for batches of
+// consecutive causal queries (counts not a multiple of the 8 queries of a workgroup), with
+// grouped-query heads, head_dim not a multiple of 4, and head widths up to 256. Cache rows past the last query's position
+// hold NaN, so any read past the causal limit fails; the output is poisoned around its rows.
+// Tolerance: |out - ref| <= 2e-5 * max_t |v_t| per element (softmax weights sum to one; scores
+// and sums are accumulated in fp32 in another order than the reference).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+
+#include "common/error.h"
+#include "gpu_test.h"
+#include "kernels/attention.h"
+#include "model/cpu_ops.h"
+#include "op_test_util.h"
+
+using namespace bitlens;
+
+namespace {
+
+struct Case {
+  kernels::HeadShape shape;
+  uint32_t seq_len, pos0, n;
+};
+
+class AttentionKernel : public test::GpuTest, public ::testing::WithParamInterface<Case> {};
+
+TEST_P(AttentionKernel, MatchesCpuReference) {
+  const Case c = GetParam();
+  const auto& s = c.shape;
+  const uint64_t seed = test::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  const uint32_t dim = s.n_heads * s.head_dim, kv_dim = s.n_kv_heads * s.head_dim;
+  const uint32_t filled = c.pos0 + c.n;  // cache rows holding keys and values
+  const auto keys = test::random_normal(size_t(filled) * kv_dim, seed), values = test::random_normal(size_t(filled) * kv_dim, seed + 1);
+  const auto q = test::random_normal(size_t(c.n) * dim, seed + 2);
+
+  kernels::KvCache cache(gpu(), s, c.seq_len, 1);
+  const uint32_t row = s.cache_row_floats(), hp = s.head_vec4s() * 4;
+  std::vector<float> kc(size_t(c.seq_len) * row, std::nanf("")), vc(kc.size(), std::nanf(""));
+  for (uint32_t t = 0; t < filled; ++t)
+    for (uint32_t h = 0; h < s.n_kv_heads; ++h)
+      for (uint32_t d = 0; d < hp; ++d) {
+        const size_t ci = size_t(t) * row + h * hp + d, i = size_t(t) * kv_dim + h * s.head_dim + d;
+        kc[ci] = d < s.head_dim ? keys[i] : 0.0f;
+        vc[ci] = d < s.head_dim ? values[i] : 0.0f;
+      }
+  cache.keys(0).upload(kc.data(), kc.size() * 4);
+  cache.values(0).upload(vc.data(), vc.size() * 4);
+
+  const uint32_t q_off = 4, q_stride = dim + 6, out_off = 8, out_stride = dim + 2;
+  std::vector<float> qd(q_off + size_t(c.n) * q_stride, std::nanf(""));
+  for (uint32_t t = 0; t < c.n; ++t) std::memcpy(&qd[q_off + t * q_stride], &q[size_t(t) * dim], dim * 4);
+  vk::Buffer qb(ctx(), qd.size() * 4);
+  qb.upload(qd.data(), qd.size() * 4);
+  vk::Buffer out = test::poisoned_buffer(ctx(), out_off + size_t(c.n) * out_stride + 8);
+  vk::Buffer step = test::step_buffer(ctx(), c.pos0);
+  kernels::AttentionScratch scratch(gpu(), s, c.seq_len);
+  EXPECT_EQ(scratch.n_splits() > 1, c.seq_len > 256);
+  kernels::Attention att(gpu(), cache, 0, scratch, qb, step, out);
+  vk::CommandBuffer cmd(ctx());
+  att.record(cmd, {c.n, q_off, q_stride, out_off, out_stride});
+  cmd.submit_and_wait();
+  const auto got = test::download_floats(out);
+
+  float vmax = 0;
+  for (float v : values) vmax = std::max(vmax, std::abs(v));
+  std::vector<float> ref(dim), scratch_ref(c.seq_len);
+  for (uint32_t t = 0; t < c.n; ++t) {
+    model::attention(ref, std::span<const float>(q).subspan(size_t(t) * dim, dim), keys, values, c.pos0 + t,
+                     s.n_heads, s.n_kv_heads, s.head_dim, scratch_ref);
+    for (uint32_t i = 0; i < dim; ++i)
+      ASSERT_NEAR(got[out_off + t * out_stride + i], ref[i], 2e-5 * vmax) << "query " << t << " element " << i;
+  }
+  for (size_t i = 0; i < got.size(); ++i) {
+    const bool inside = i >= out_off && (i - out_off) / out_stride < c.n && (i - out_off) % out_stride < dim;
+    if (inside) continue;
+    ASSERT_TRUE(test::is_poison(got[i])) << "attention wrote outside its rows at " << i;
+  }
+}
+
+const Case kCases[] = {{{6, 6, 48}, 256, 0, 1},    {{6, 6, 48}, 256, 200, 1},   {{6, 6, 48}, 256, 0, 64},
+                       {{6, 6, 48}, 256, 100, 37},  {{4, 2, 6}, 100, 0, 1},      {{4, 2, 6}, 100, 30, 40},
+                       {{3, 1, 10}, 1100, 900, 5},  {{3, 1, 10}, 1100, 1099, 1}, {{2, 2, 128}, 64, 63, 1},
+                       {{8, 2, 256}, 130, 65, 3},   {{4, 2, 6}, 600, 250, 40},   {{4, 2, 6}, 600, 599, 1},
+                       {{2, 1, 64}, 8192, 5000, 2}};
+
+INSTANTIATE_TEST_SUITE_P(Shapes, AttentionKernel, ::testing::ValuesIn(kCases), [](const auto& info) {
+  const Case& c = info.param;
+  return "h" + std::to_string(c.shape.n_heads) + "_kv" + std::to_string(c.shape.n_kv_heads) + "_d" +
+         std::to_string(c.shape.head_dim) + "_ctx" + std::to_string(c.seq_len) + "_pos" + std::to_string(c.pos0) +
+         "_n" + std::to_string(c.n);
+});
+
+class AttentionArgs : public test::GpuTest {};
+
+TEST_F(AttentionArgs, RefusesSmallBuffers) {
+  const kernels::HeadShape s{2, 2, 8};
+  kernels::KvCache cache(gpu(), s, 16, 1);
+  kernels::AttentionScratch scratch(gpu(), s, 16);
+  vk::Buffer q(ctx(), 64 * 4), out(ctx(), 16 * 4), step = test::step_buffer(ctx(), 0);
+  kernels::Attention att(gpu(), cache, 0, scratch, q, step, out);
+  vk::CommandBuffer cmd(ctx());
+  EXPECT_THROW(att.record(cmd, {5, 0, 16, 0, 16}), Error);  // the queries do not fit
+  EXPECT_THROW(att.record(cmd, {2, 0, 16, 0, 16}), Error);  // the output holds one query
+}
+
+}  // namespace

@@ -1,0 +1,257 @@
+// The Vulkan forward pass on tiny random models of awkward shapes (head width not a multiple of 4,
+// grouped-query heads, rows not whole tiles, widths not multiples of 32, shared and separate
+// classifiers):
+//  - against the CPU reference forward pass (CpuForward) on the model it stands for, in every
+//    weight format and with Hadamard rotations on inputs and outputs: prefill of all positions
+//    split over several submissions, a second prefill, one-token decoding;
+//  - on its own: decoding agrees with batched prefill (mat-vec and mat-mul kernels, single-query
+//    and batched attention), staged input/output copies and the timed profile mode give the same
+//    logits, and bad calls or unsupported models get one clear error.
+// Tolerance (relative to the largest reference logit of the row): 1e-4 for fp32 weights and
+// between decode and prefill, 1e-3 for quantized weights (the CPU runs the dequantized model; the
+// kernels sum in another order); staged and profiled runs must be bit-identical.
+// (The real model is tested in test_vulkan_forward_model.cpp.)
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <random>
+#include <string>
+
+#include "common/error.h"
+#include "gpu_test.h"
+#include "model/cpu_forward.h"
+#include "model/float_model.h"
+#include "model/vulkan_forward.h"
+#include "model_fixtures.h"
+#include "synthetic_model.h"
+#include "quant/hadamard.h"
+
+using namespace bitlens;
+using namespace bitlens::model;
+
+namespace {
+
+// max_i |got_i - ref_i| / max_i |ref_i| over one row of logits.
+double relative_error(std::span<const float> got, std::span<const float> ref) {
+  double err = 0, mag = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    err = std::max(err, std::abs(double(got[i]) - ref[i]));
+    mag = std::max(mag, std::abs(double(ref[i])));
+  }
+  return err / mag;
+}
+
+void expect_rows_close(std::span<const float> got, std::span<const float> ref, uint32_t vocab, double tol,
+                       const std::string& what) {
+  ASSERT_EQ(got.size(), ref.size()) << what;
+  for (size_t r = 0; r < ref.size() / vocab; ++r) {
+    const auto g = got.subspan(r * vocab, vocab), f = ref.subspan(r * vocab, vocab);
+    ASSERT_TRUE(std::all_of(g.begin(), g.end(), [](float v) { return std::isfinite(v); })) << what << " row " << r;
+    ASSERT_LE(relative_error(g, f), tol) << what << " row " << r;
+  }
+}
+
+ModelConfig awkward_config(bool shared) {
+  ModelConfig c;
+  c.dim = 36;  // 6 heads of 6: head width not a multiple of 4, dim not a multiple of 32
+  c.hidden_dim = 100;
+  c.n_layers = 2;
+  c.n_heads = 6;
+  c.n_kv_heads = 2;
+  c.vocab_size = 300;
+  c.seq_len = 40;
+  c.shared_classifier = shared;
+  return c;
+}
+
+std::vector<float> copy(std::span<const float> v) { return {v.begin(), v.end()}; }
+
+std::vector<uint32_t> random_tokens(uint32_t n, uint32_t vocab, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<uint32_t> t(n);
+  for (auto& v : t) v = uint32_t(rng() % vocab);
+  return t;
+}
+
+// A synthetic model (synthetic_model.h) packed round-to-nearest in `format`.
+PackedModel random_packed_model(const ModelConfig& c, quant::Format format, uint64_t seed) {
+  PackOptions o;
+  o.linear_format = format;
+  o.embedding_format = format;
+  return pack_model(test::synthetic_model(c, seed), o);
+}
+
+// Runs the same token stream through both backends: all logits of a prefill split in two calls,
+// then one-token steps.
+void compare_backends(Forward& cpu, VulkanForward& gpu, uint32_t vocab, uint64_t seed, double tol) {
+  const uint32_t n = std::min<uint32_t>(cpu.config().seq_len, 24);
+  const std::vector<uint32_t> tokens = random_tokens(n, vocab, seed);
+  const uint32_t first = n / 3 + 1, decode = 4;
+  std::vector<float> ref = copy(cpu.prefill(std::span(tokens).first(first), 0, true));
+  expect_rows_close(gpu.prefill(std::span(tokens).first(first), 0, true), ref, vocab, tol, "prefill");
+  const auto rest = std::span(tokens).subspan(first, n - first - decode);
+  ref = copy(cpu.prefill(rest, first, true));
+  expect_rows_close(gpu.prefill(rest, first, true), ref, vocab, tol, "second prefill");
+  for (uint32_t p = n - decode; p < n; ++p) {
+    ref = copy(cpu.forward(tokens[p], p));
+    expect_rows_close(gpu.forward(tokens[p], p), ref, vocab, tol, "decode at position " + std::to_string(p));
+  }
+}
+
+struct Case {
+  bool awkward;
+  bool shared;
+  quant::Format format;
+  bool rotations;
+};
+
+std::string case_name(const ::testing::TestParamInfo<Case>& info) {
+  const Case& c = info.param;
+  return std::string(c.awkward ? "awkward" : "tiny") + (c.shared ? "_shared" : "_separate") + "_" +
+         quant::format_info(c.format).name + (c.rotations ? "_rotated" : "");
+}
+
+// Gives every linear of `m` random input and output rotations (with a shared input rotation on
+// wq/wk and its own on wv) wherever the width allows one.
+void add_rotations(PackedModel& m, uint64_t seed) {
+  for (auto& layer : m.layers)
+    for (uint32_t i = 0; i < kLinearsPerLayer; ++i) {
+      PackedLinear& l = layer.linears[i];
+      const uint32_t in = l.weight.layout.cols, out = l.weight.layout.rows;
+      const uint64_t in_seed = (Linear(i) == Linear::Wk ? uint64_t(Linear::Wq) : i) + seed;
+      if (quant::hadamard_supported(in)) {
+        l.has_input_rotation = true;
+        l.input_signs = quant::random_sign_bits(in, in_seed);
+      }
+      if (quant::hadamard_supported(out) && Linear(i) != Linear::W3) {
+        l.has_output_rotation = true;
+        l.output_signs = quant::random_sign_bits(out, seed * 31 + i);
+      }
+    }
+}
+
+class VulkanForwardTiny : public test::GpuTest, public ::testing::WithParamInterface<Case> {};
+
+TEST_P(VulkanForwardTiny, MatchesCpuForward) {
+  const Case c = GetParam();
+  const uint64_t seed = test::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  const ModelConfig config = c.awkward ? awkward_config(c.shared) : test::tiny_config(c.shared);
+  PackedModel packed = random_packed_model(config, c.format, seed);
+  if (c.rotations) add_rotations(packed, seed);
+  CpuForward cpu(to_float_model(packed));
+  VulkanForwardOptions vo;
+  vo.max_batch = 5;  // the first prefill spans several submissions
+  VulkanForward gpu_forward(gpu(), packed, vo);
+  const bool exact = c.format == quant::Format::F32;
+  compare_backends(cpu, gpu_forward, config.vocab_size, seed, exact ? 1e-4 : 1e-3);
+}
+
+std::vector<Case> all_cases() {
+  std::vector<Case> cases;
+  for (bool awkward : {false, true})
+    for (bool shared : {true, false})
+      for (auto f : {quant::Format::F32, quant::Format::F16, quant::Format::Q8, quant::Format::Q4, quant::Format::Q3,
+                     quant::Format::Q2})
+        cases.push_back({awkward, shared, f, false});
+  cases.push_back({false, true, quant::Format::F32, true});
+  cases.push_back({false, false, quant::Format::Q4, true});
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, VulkanForwardTiny, ::testing::ValuesIn(all_cases()), case_name);
+
+class VulkanForwardApi : public test::GpuTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(VulkanForwardApi, DecodeAgreesWithBatchedPrefill) {
+  const uint64_t seed = test::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  const ModelConfig c = GetParam() ? awkward_config(false) : test::tiny_config();
+  for (auto format : {quant::Format::F32, quant::Format::Q4}) {
+    const PackedModel m = random_packed_model(c, format, seed);
+    VulkanForwardOptions o;
+    o.max_batch = 5;  // 12 tokens take three submissions
+    VulkanForward f(gpu(), m, o);
+    const auto tokens = random_tokens(12, c.vocab_size, seed);
+    const std::vector<float> all = copy(f.prefill(tokens, 0, true));
+    ASSERT_EQ(all.size(), tokens.size() * c.vocab_size);
+    const std::vector<float> last = copy(f.prefill(tokens, 0, false));
+    EXPECT_LE(relative_error(last, std::span(all).last(c.vocab_size)), 1e-4);  // a mat-vec, not a mat-mul
+    f.reset();
+    for (uint32_t p = 0; p < tokens.size(); ++p) {
+      const auto row = f.forward(tokens[p], p);
+      ASSERT_TRUE(std::all_of(row.begin(), row.end(), [](float v) { return std::isfinite(v); }));
+      EXPECT_LE(relative_error(row, std::span(all).subspan(size_t(p) * c.vocab_size, c.vocab_size)), 1e-4)
+          << quant::format_info(format).name << " position " << p;
+    }
+  }
+}
+
+TEST_P(VulkanForwardApi, StagedAndProfiledRunsGiveTheSameLogits) {
+  const uint64_t seed = test::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  const ModelConfig c = GetParam() ? awkward_config(false) : test::tiny_config();
+  const PackedModel m = random_packed_model(c, quant::Format::Q8, seed);
+  const auto tokens = random_tokens(7, c.vocab_size, seed);
+  auto run = [&](const VulkanForwardOptions& o, std::map<std::string, kernels::OpTime>* profile) {
+    VulkanForward f(gpu(), m, o);
+    std::vector<float> out = copy(f.prefill(std::span(tokens).first(6), 0, true));
+    const auto step = f.forward(tokens[6], 6);
+    out.insert(out.end(), step.begin(), step.end());
+    if (profile) *profile = f.profile();
+    return out;
+  };
+  const std::vector<float> plain = run({}, nullptr);
+  VulkanForwardOptions staged;
+  staged.staged_io = true;
+  EXPECT_EQ(run(staged, nullptr), plain);
+  if (!gpu().caps().timestamps) return;
+  VulkanForwardOptions timed;
+  timed.profile = true;
+  std::map<std::string, kernels::OpTime> profile;
+  EXPECT_EQ(run(timed, &profile), plain);
+  for (const char* op : {"embedding", "rmsnorm", "rope", "attention", "swiglu", "classifier"}) {
+    ASSERT_TRUE(profile.count(op)) << op;
+    EXPECT_EQ(profile[op].calls % 2, 0u) << op << ": one prefill and one decode step";
+    EXPECT_GT(profile[op].ns, 0.0) << op;
+  }
+  uint64_t products = 0;
+  for (const auto& [label, t] : profile)
+    if (label[0] == 'w') products += t.calls;
+  EXPECT_GE(products, 2u * 4 * c.n_layers) << "at least wq/wk/wv, wo, w1/w3 and w2 of every layer, twice";
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, VulkanForwardApi, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "awkward" : "tiny"; });
+
+class VulkanForwardRefusals : public test::GpuTest {};
+
+TEST_F(VulkanForwardRefusals, BadCallsAndUnsupportedModels) {
+  const ModelConfig c = test::tiny_config();
+  const PackedModel m = random_packed_model(c, quant::Format::F32, 7);
+  VulkanForward f(gpu(), m);
+  const std::vector<uint32_t> ok = {1, 2, 3};
+  EXPECT_THROW(f.prefill(std::vector<uint32_t>{}, 0, false), Error);
+  EXPECT_THROW(f.prefill(std::vector<uint32_t>{c.vocab_size}, 0, false), Error);  // outside the vocabulary
+  EXPECT_THROW(f.forward(1, 1), Error);                                            // position 0 never ran
+  EXPECT_THROW(f.prefill(std::vector<uint32_t>(c.seq_len + 1, 1), 0, false), Error);  // past the context
+  f.prefill(ok, 0, false);
+  EXPECT_NO_THROW(f.forward(4, 3));
+  EXPECT_THROW(f.forward(4, 5), Error);  // skips position 4
+  f.reset();
+  EXPECT_THROW(f.forward(4, 1), Error);  // the cache was forgotten
+
+  PackedModel lora = random_packed_model(c, quant::Format::F32, 8);
+  lora.layers[1].linear(Linear::W2).lora_rank = 4;
+  EXPECT_THROW(VulkanForward(gpu(), lora), UnsupportedError);
+  PackedModel wrong = random_packed_model(c, quant::Format::F32, 9);
+  wrong.layers[0].linear(Linear::Wk).weight = wrong.layers[0].linear(Linear::Wq).weight;  // [dim x dim], not [kv x dim]
+  EXPECT_THROW(VulkanForward(gpu(), wrong), Error);
+  wrong = random_packed_model(c, quant::Format::F32, 10);
+  wrong.rms_final.pop_back();
+  EXPECT_THROW(VulkanForward(gpu(), wrong), Error);
+}
+
+}  // namespace
