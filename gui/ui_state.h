@@ -55,6 +55,7 @@ struct UiState {
 
   // Allocation editor.
   float budget = 2.5f;
+  int edit_scope = 0;      // which layers a change applies to: 0 selected, 1 its linear in every block, 2 its block, 3 all
   double budget_seen = 0;  // the snapshot's budget when the slider last followed it
   char recipe_path[256] = "recipe.json";
   bool cancel_requested = false;  // set by the Cancel button, handled by the app

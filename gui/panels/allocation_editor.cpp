@@ -1,49 +1,94 @@
-// Bit allocation editor: the selected layer's format, group size and rotation; a global budget in
-// bits per weight that re-runs the allocation; the worker's progress with a cancel button; undo;
-// saving the recipe; and the edit history.
+// Bit allocation editor: the quantization (method, bits, group size, rotation) of the selected layer
+// or of a group of layers (the same linear in every block, the whole block, every layer); a global
+// budget in bits per weight that re-runs the allocation; the worker's progress with a cancel
+// button; undo; saving the recipe; and the edit history.
 #include <algorithm>
+#include <string>
+#include <vector>
 
 #include "draw.h"
-#include "inspect/layer_choice.h"
 #include "panels.h"
+#include "quant/hadamard.h"
 
 namespace bitlens::gui {
 
 namespace {
 
-void layer_controls(const inspect::Snapshot& s, const CommandSink& send) {
+constexpr quant::Method kMethods[] = {quant::Method::Rtn,    quant::Method::Clip,    quant::Method::Gptq,
+                                      quant::Method::Slim,   quant::Method::Ptq161,  quant::Method::Ternary,
+                                      quant::Method::TritPlane, quant::Method::Float};
+
+std::vector<uint32_t> bit_choices(quant::Method m) {
+  switch (m) {
+    case quant::Method::Float: return {16, 32};
+    case quant::Method::Slim: return {2, 3};
+    case quant::Method::Ptq161:
+    case quant::Method::Ternary:
+    case quant::Method::TritPlane: return {};
+    default: return {2, 3, 4, 8};
+  }
+}
+
+// The layers an edit applies to: the selected one, its linear in every block, its block, or all.
+std::string edit_target(const inspect::LayerRow& r, int scope) {
+  switch (scope) {
+    case 1: return "layers.*." + std::string(model::linear_name(r.ref.linear));
+    case 2: return "layers." + std::to_string(r.ref.block) + ".*";
+    case 3: return "*";
+    default: return r.name;
+  }
+}
+
+void layer_controls(const inspect::Snapshot& s, UiState& ui, const CommandSink& send) {
   if (s.selected < 0) return;
   const inspect::LayerRow& r = s.layers[size_t(s.selected)];
-  ImGui::Text("%s  %ux%u  %.3f bpw", r.name.c_str(), r.rows, r.cols, r.bpw);
-  const auto& formats = quant::all_formats();
-  int current = 0;
-  for (size_t i = 0; i < formats.size(); ++i)
-    if (formats[i].format == r.choice.format) current = int(i);
-  ImGui::SetNextItemWidth(80);
-  if (ImGui::BeginCombo("format", formats[size_t(current)].name)) {
-    for (size_t i = 0; i < formats.size(); ++i)
-      if (ImGui::Selectable(formats[i].name, int(i) == current) && int(i) != current)
-        send(inspect::SetLayer{r.name, formats[i].format, {}, {}});
+  const quant::LinearSpec& spec = r.spec;
+  ImGui::Text("%s  %ux%u  %s  %.3f bpw", r.name.c_str(), r.rows, r.cols, spec.describe().c_str(), r.bpw);
+  const char* scopes[] = {"this layer", "this linear, every block", "this block", "every layer"};
+  ImGui::SetNextItemWidth(190);
+  ImGui::Combo("apply to", &ui.edit_scope, scopes, 4);
+  const std::string target = edit_target(r, ui.edit_scope);
+  ImGui::SetNextItemWidth(95);
+  if (ImGui::BeginCombo("method", quant::method_name(spec.method))) {
+    for (quant::Method m : kMethods)
+      if (ImGui::Selectable(quant::method_name(m), m == spec.method))
+        send(inspect::SetLayer{.layer = target, .method = m});
     ImGui::EndCombo();
   }
   ImGui::SameLine();
-  ImGui::BeginDisabled(!r.choice.grouped());
-  ImGui::SetNextItemWidth(70);
-  if (ImGui::BeginCombo("group", std::to_string(r.choice.group_size).c_str())) {
+  const std::vector<uint32_t> bits = bit_choices(spec.method);
+  ImGui::BeginDisabled(bits.empty());
+  ImGui::SetNextItemWidth(50);
+  if (ImGui::BeginCombo("bits", bits.empty() ? "-" : std::to_string(spec.bits).c_str())) {
+    for (uint32_t b : bits)
+      if (ImGui::Selectable(std::to_string(b).c_str(), b == spec.bits)) send(inspect::SetLayer{.layer = target, .bits = b});
+    ImGui::EndCombo();
+  }
+  ImGui::EndDisabled();
+  ImGui::SameLine();
+  const bool grouped = spec.method != quant::Method::Float && spec.method != quant::Method::Ptq161;
+  ImGui::BeginDisabled(!grouped);
+  ImGui::SetNextItemWidth(60);
+  if (ImGui::BeginCombo("group", grouped ? std::to_string(spec.group_size).c_str() : "-")) {
     for (uint32_t g : quant::supported_group_sizes())
-      if (ImGui::Selectable(std::to_string(g).c_str(), g == r.choice.group_size) && g != r.choice.group_size)
-        send(inspect::SetLayer{r.name, {}, g, {}});
+      if (ImGui::Selectable(std::to_string(g).c_str(), g == spec.group_size))
+        send(inspect::SetLayer{.layer = target, .group_size = g});
     ImGui::EndCombo();
   }
   ImGui::EndDisabled();
   ImGui::SameLine();
-  inspect::LayerChoice rotated = r.choice;
-  rotated.rotate = true;
-  const std::string problem = inspect::choice_problem(rotated, r.rows, r.cols);
-  ImGui::BeginDisabled(!problem.empty());
-  bool rotate = r.choice.rotate;
-  if (ImGui::Checkbox("rotate", &rotate)) send(inspect::SetLayer{r.name, {}, {}, rotate});
-  ImGui::EndDisabled();
+  ImGui::SetNextItemWidth(75);
+  if (ImGui::BeginCombo("rotation", quant::rotation_mode_name(spec.rotation))) {
+    for (quant::RotationMode m : {quant::RotationMode::None, quant::RotationMode::Input, quant::RotationMode::Both}) {
+      const bool ok = m == quant::RotationMode::None ||
+                      (quant::hadamard_supported(r.cols) && (m == quant::RotationMode::Input || quant::hadamard_supported(r.rows)));
+      ImGui::BeginDisabled(!ok);
+      if (ImGui::Selectable(quant::rotation_mode_name(m), m == spec.rotation))
+        send(inspect::SetLayer{.layer = target, .rotation = m});
+      ImGui::EndDisabled();
+    }
+    ImGui::EndCombo();
+  }
 }
 
 void progress_line(const inspect::Progress& p, UiState& ui) {
@@ -65,7 +110,7 @@ void allocation_editor(const inspect::Snapshot& s, const inspect::Progress& p, U
     ImGui::TextDisabled("No model is open.");
     return end_panel();
   }
-  layer_controls(s, send);
+  layer_controls(s, ui, send);
   ImGui::Separator();
   if (s.budget_bpw != ui.budget_seen) {  // a budget set elsewhere (a script, undo) moves the slider
     ui.budget_seen = s.budget_bpw;

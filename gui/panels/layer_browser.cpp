@@ -1,5 +1,5 @@
-// Layer browser: every block linear layer with its shape, format, bits, bpw and the three errors,
-// sortable by any column; clicking a row selects the layer.
+// Layer browser: every block linear layer with its shape, quantization, stored size, bpw and the
+// three errors, sortable by any column; clicking a row selects the layer.
 #include <algorithm>
 #include <numeric>
 #include <string>
@@ -11,13 +11,13 @@ namespace bitlens::gui {
 
 namespace {
 
-enum Column { kName = 0, kShape, kFormat, kBits, kBpw, kWeightErr, kOutputErr, kSaliencyErr, kColumns };
+enum Column { kName = 0, kShape, kSpec, kBytes, kBpw, kWeightErr, kOutputErr, kSaliencyErr, kColumns };
 
 double sort_key(const inspect::LayerRow& r, int column) {
   switch (column) {
     case kShape: return double(r.rows) * r.cols;
-    case kFormat: return double(uint32_t(r.choice.format)) * 1000 + r.choice.group_size + (r.choice.rotate ? 0.5 : 0);
-    case kBits: return r.choice.bits();
+    case kSpec: return double(uint32_t(r.spec.method)) * 1e4 + r.spec.bits * 1e3 + r.spec.group_size + double(r.spec.rotation) / 4;
+    case kBytes: return double(r.bits);
     case kBpw: return r.bpw;
     case kWeightErr: return r.metrics.weight_error;
     case kOutputErr: return r.metrics.output_error;
@@ -63,8 +63,8 @@ void layer_browser(const inspect::Snapshot& s, UiState& ui, const CommandSink& s
   }
   ImGui::TableSetupColumn("layer", fixed | ImGuiTableColumnFlags_DefaultSort, name_w);
   ImGui::TableSetupColumn("shape", fixed, std::max(shape_w, width("shape")));
-  ImGui::TableSetupColumn("format", fixed, width("q8 g128 rot"));
-  ImGui::TableSetupColumn("bits", fixed, width("bits") + 8);
+  ImGui::TableSetupColumn("quantization", fixed, width("gptq q8 g128 rot=both"));
+  ImGui::TableSetupColumn("KB", fixed, width("000.0") + 8);
   ImGui::TableSetupColumn("bpw", fixed, width("0.00"));
   ImGui::TableSetupColumn("w.err", err);
   ImGui::TableSetupColumn("out.err", err);
@@ -96,9 +96,9 @@ void layer_browser(const inspect::Snapshot& s, UiState& ui, const CommandSink& s
     ImGui::TableNextColumn();
     ImGui::Text("%ux%u", r.rows, r.cols);
     ImGui::TableNextColumn();
-    ImGui::TextUnformatted(r.choice.describe().c_str());
+    ImGui::TextUnformatted(r.spec.describe().c_str());
     ImGui::TableNextColumn();
-    ImGui::Text("%u", r.choice.bits());
+    ImGui::Text("%.1f", double(r.bits) / 8e3);
     ImGui::TableNextColumn();
     ImGui::Text("%.2f", r.bpw);
     ImGui::TableNextColumn();

@@ -44,7 +44,7 @@ void layer_errors(const inspect::Snapshot& s, UiState& ui, const CommandSink& se
     }
     if (i % model::kLinearsPerLayer == 0) {
       dl->AddLine({x, f.p0.y}, {x, f.p1.y + 4}, IM_COL32(110, 110, 120, 255));
-      const std::string label = text_printf("blk.%u", s.layers[i].ref.block);
+      const std::string label = text_printf("layers.%u", s.layers[i].ref.block);
       dl->AddText({x + 2, f.p1.y + 2}, IM_COL32(180, 180, 190, 255), label.c_str());
     }
   }
@@ -54,7 +54,7 @@ void layer_errors(const inspect::Snapshot& s, UiState& ui, const CommandSink& se
     const size_t i = std::min(n - 1, size_t((ImGui::GetIO().MousePos.x - f.p0.x) / slot));
     const auto& r = s.layers[i];
     ImGui::SetTooltip("%s (%s)\nweight error   %.4f\noutput error   %.4f\nsaliency-w.    %.4f\nclick to select",
-                      r.name.c_str(), r.choice.describe().c_str(), r.metrics.weight_error, r.metrics.output_error,
+                      r.name.c_str(), r.spec.describe().c_str(), r.metrics.weight_error, r.metrics.output_error,
                       r.metrics.saliency_error);
     if (ImGui::IsItemClicked() && int(i) != s.selected) send(inspect::SelectLayer{r.name});
   }

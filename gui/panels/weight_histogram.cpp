@@ -23,7 +23,7 @@ void update_cache(const std::shared_ptr<const inspect::LayerDetail>& d, UiState&
   } else {
     c.levels.clear();
   }
-  const uint32_t group = d->choice.grouped() ? d->choice.group_size : 64;
+  const uint32_t group = d->codes ? d->codes->group_size : d->spec.group_size ? d->spec.group_size : 64;
   auto values = [&](const std::vector<float>& m) {
     return inspect::scope_values(m, d->rows, d->cols, ui.scope, ui.focus_row, ui.focus_col, group);
   };
@@ -101,13 +101,14 @@ void weight_histogram(const inspect::Snapshot& s, UiState& ui, const CommandSink
   const float height = std::max(40.0f, (ImGui::GetContentRegionAvail().y - 22) / 3.0f - 4);
   const bool group_scope = ui.scope == inspect::Scope::Group;
   const std::vector<float>* levels = group_scope && !c.levels.empty() ? &c.levels : nullptr;
-  const std::string rot = d.choice.rotate ? "after rotation (used)" : "after rotation (preview, rotation off)";
-  const std::string quant = "after quantization: " + d.choice.describe() + (levels ? ", levels in yellow" : "");
+  const bool rotated = d.spec.rotation != quant::RotationMode::None;
+  const std::string rot = rotated ? "after rotation (used)" : "after rotation (preview, rotation off)";
+  const std::string quant_title = "after quantization: " + d.spec.describe() + (levels ? ", levels in yellow" : "");
   draw_histogram("before rotation (fp32)", c.before, IM_COL32(110, 150, 200, 255), ui.hist_log,
-                 d.choice.rotate ? nullptr : levels, height);
-  draw_histogram(rot.c_str(), c.rotated, IM_COL32(160, 120, 210, 255), ui.hist_log, d.choice.rotate ? levels : nullptr,
+                 rotated ? nullptr : levels, height);
+  draw_histogram(rot.c_str(), c.rotated, IM_COL32(160, 120, 210, 255), ui.hist_log, rotated ? levels : nullptr,
                  height);
-  draw_histogram(quant.c_str(), c.quantized, IM_COL32(235, 140, 60, 255), ui.hist_log, levels, height);
+  draw_histogram(quant_title.c_str(), c.quantized, IM_COL32(235, 140, 60, 255), ui.hist_log, levels, height);
   ImGui::TextDisabled("x: %.4g .. %.4g   outside: %llu / %llu / %llu", double(c.before.lo), double(c.before.hi),
                       (unsigned long long)c.before.outside, (unsigned long long)c.rotated.outside,
                       (unsigned long long)c.quantized.outside);

@@ -1,73 +1,35 @@
-// Calibration inputs per layer.
+// Calibration inputs per layer, from main's calibration capture.
 #include "inspect/calibration.h"
 
-#include <random>
-
+#include "calib/capture.h"
 #include "common/error.h"
 #include "model/cpu_forward.h"
 
 namespace bitlens::inspect {
 
-std::span<const float> CalibrationSet::input(LayerRef layer) const {
-  if (layer.block >= blocks.size()) throw Error("calibration inputs have no block " + std::to_string(layer.block));
-  const Block& b = blocks[layer.block];
-  switch (layer.linear) {
-    case model::Linear::Wq:
-    case model::Linear::Wk:
-    case model::Linear::Wv: return b.attention_in;
-    case model::Linear::Wo: return b.wo_in;
-    case model::Linear::W1:
-    case model::Linear::W3: return b.ffn_in;
-    case model::Linear::W2: return b.w2_in;
-  }
-  throw Error("unknown linear layer");
+const quant::Calibration& CalibrationSet::of(LayerRef layer) const {
+  if (layer.block >= blocks()) throw Error("calibration inputs have no block " + std::to_string(layer.block));
+  return sites[size_t(layer.block) * calib::kInputSites + uint32_t(calib::input_site(layer.linear))];
 }
 
-CalibrationSet capture_calibration(const model::Model& model, std::span<const uint32_t> tokens, std::string source) {
-  if (tokens.empty() || tokens.size() > model.config.seq_len)
-    throw Error("calibration needs 1 to " + std::to_string(model.config.seq_len) + " tokens, not " +
-                std::to_string(tokens.size()));
+CalibrationSet calibration_set(const calib::ModelStats& stats, std::string source) {
   CalibrationSet set;
-  set.tokens = uint32_t(tokens.size());
   set.source = std::move(source);
-  set.blocks.resize(model.config.n_layers);
+  for (uint32_t b = 0; b < stats.layers(); ++b)
+    for (uint32_t s = 0; s < calib::kInputSites; ++s)
+      set.sites.push_back(quant::calibration_from(stats.at(b, calib::InputSite(s))));
+  set.tokens = stats.layers() ? stats.at(0, calib::InputSite::AttentionIn).tokens() : 0;
+  return set;
+}
+
+CalibrationSet capture_calibration(const model::Model& model, std::span<const uint32_t> tokens, uint32_t bos,
+                                   std::string source) {
+  if (tokens.empty()) throw Error("calibration needs at least one token");
+  const auto sequences = calib::calibration_sequences(tokens, bos, model.config.seq_len, tokens.size() * 2);
+  calib::ModelStats stats(model.config);
   model::CpuForward forward(model);
-  forward.set_input_observer([&](uint32_t layer, uint32_t site, std::span<const float> x, uint32_t) {
-    CalibrationSet::Block& b = set.blocks[layer];
-    std::vector<float>& dst = site == 0 ? b.attention_in : site == 1 ? b.wo_in : site == 2 ? b.ffn_in : b.w2_in;
-    dst.insert(dst.end(), x.begin(), x.end());  // positions arrive in blocks, in order
-  });
-  forward.prefill(tokens, 0, false);
-  return set;
-}
-
-namespace {
-
-// tokens x n Gaussian values; every 37th channel has 6x the scale.
-std::vector<float> outlier_inputs(uint32_t tokens, uint32_t n, std::mt19937_64& rng) {
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  std::vector<float> x(size_t(tokens) * n);
-  for (uint32_t t = 0; t < tokens; ++t)
-    for (uint32_t j = 0; j < n; ++j) x[size_t(t) * n + j] = nd(rng) * (j % 37 == 5 ? 6.0f : 1.0f);
-  return x;
-}
-
-}  // namespace
-
-CalibrationSet synthetic_calibration(const model::ModelConfig& config, uint32_t tokens, uint64_t seed) {
-  CalibrationSet set;
-  set.tokens = tokens;
-  set.source = "synthetic Gaussian inputs (" + std::to_string(tokens) + " tokens)";
-  std::mt19937_64 rng(seed);
-  for (uint32_t b = 0; b < config.n_layers; ++b) {
-    CalibrationSet::Block block;
-    block.attention_in = outlier_inputs(tokens, config.dim, rng);
-    block.wo_in = outlier_inputs(tokens, config.dim, rng);
-    block.ffn_in = outlier_inputs(tokens, config.dim, rng);
-    block.w2_in = outlier_inputs(tokens, config.hidden_dim, rng);
-    set.blocks.push_back(std::move(block));
-  }
-  return set;
+  calib::capture(forward, sequences, stats);
+  return calibration_set(stats, std::move(source));
 }
 
 }  // namespace bitlens::inspect

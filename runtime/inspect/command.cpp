@@ -12,7 +12,7 @@ namespace bitlens::inspect {
 namespace {
 
 const char* kUsage =
-    "commands: select LAYER | bits LAYER N | format LAYER NAME | group LAYER N | rotate LAYER on|off | "
+    "commands: select LAYER | bits LAYERS N | method LAYERS NAME | group LAYERS N | rotate LAYERS none|input|both | "
     "budget BPW | undo | generate PROMPT | save-recipe PATH | save-model PATH | "
     "open MODEL TOKENIZER CALIBRATION_TEXT EVALUATION_TEXT";
 
@@ -53,20 +53,19 @@ Command parse_command(std::string_view line) {
   }
   if (verb == "bits") {
     need(3);
-    return SetLayer{std::string(w[1]), quant::format_for_bits(number<uint32_t>(w[2], "bit width")), {}, {}};
+    return SetLayer{.layer = std::string(w[1]), .bits = number<uint32_t>(w[2], "bit width")};
   }
-  if (verb == "format") {
+  if (verb == "method") {
     need(3);
-    return SetLayer{std::string(w[1]), quant::parse_format(w[2]), {}, {}};
+    return SetLayer{.layer = std::string(w[1]), .method = quant::parse_method(std::string(w[2]))};
   }
   if (verb == "group") {
     need(3);
-    return SetLayer{std::string(w[1]), {}, number<uint32_t>(w[2], "group size"), {}};
+    return SetLayer{.layer = std::string(w[1]), .group_size = number<uint32_t>(w[2], "group size")};
   }
   if (verb == "rotate") {
     need(3);
-    if (w[2] != "on" && w[2] != "off") throw Error("rotate takes on or off, not '" + std::string(w[2]) + "'");
-    return SetLayer{std::string(w[1]), {}, {}, w[2] == "on"};
+    return SetLayer{.layer = std::string(w[1]), .rotation = quant::parse_rotation_mode(std::string(w[2]))};
   }
   if (verb == "budget") {
     need(2);
@@ -103,9 +102,10 @@ std::string describe(const Command& c) {
     std::string operator()(const SelectLayer& s) const { return "select " + s.layer; }
     std::string operator()(const SetLayer& s) const {
       std::string t = "set " + s.layer;
-      if (s.format) t += std::string(" format ") + quant::format_info(*s.format).name;
+      if (s.method) t += std::string(" method ") + quant::method_name(*s.method);
+      if (s.bits) t += " bits " + std::to_string(*s.bits);
       if (s.group_size) t += " group " + std::to_string(*s.group_size);
-      if (s.rotate) t += *s.rotate ? " rotate on" : " rotate off";
+      if (s.rotation) t += std::string(" rotate ") + quant::rotation_mode_name(*s.rotation);
       return t;
     }
     std::string operator()(const SetBudget& b) const {

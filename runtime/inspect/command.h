@@ -1,5 +1,5 @@
 // The commands an inspector session accepts, and their one-line text form used by scripts
-// ("select blk.0.wq", "bits blk.0.wq 2", "budget 2.5", ...).
+// ("select layers.0.wq", "bits layers.0.wq 2", "budget 2.5", ...).
 #pragma once
 
 #include <cstdint>
@@ -13,11 +13,11 @@
 #include "inspect/calibration.h"
 #include "model/tokenizer.h"
 #include "model/weights.h"
-#include "quant/format.h"
+#include "quant/quantize_linear.h"
 
 namespace bitlens::inspect {
 
-// Open an in-memory model with its calibration inputs; with evaluation tokens (BOS first) the
+// Open an in-memory model with its calibration statistics; with evaluation tokens (BOS first) the
 // session evaluates every state against it, with a tokenizer it can also generate text.
 struct OpenModel {
   std::shared_ptr<const model::Model> model;
@@ -31,17 +31,19 @@ struct OpenModel {
 struct OpenFiles {
   std::string model_path, tokenizer_path;
   std::string calibration_text, evaluation_text;
-  uint32_t calib_tokens = 128, eval_tokens = 128;
+  uint32_t calib_tokens = 512, eval_tokens = 128;
 };
 struct SelectLayer {
   std::string layer;
 };
-// Change one layer's quantization; unset fields keep their value.
+// Change the quantization of one layer or of a group of layers (a pattern, layer_ref.h) as one
+// edit; unset fields keep each layer's value.
 struct SetLayer {
   std::string layer;
-  std::optional<quant::Format> format;
+  std::optional<quant::Method> method;
+  std::optional<uint32_t> bits;
   std::optional<uint32_t> group_size;
-  std::optional<bool> rotate;
+  std::optional<quant::RotationMode> rotation;
 };
 // Re-run the bit allocation for a budget in bits per weight over the block linears.
 struct SetBudget {
@@ -64,7 +66,7 @@ struct SaveModel {
 using Command = std::variant<OpenModel, OpenFiles, SelectLayer, SetLayer, SetBudget, Undo, Generate, SaveRecipe, SaveModel>;
 
 // Parses one script line:
-//   select LAYER | bits LAYER N | format LAYER NAME | group LAYER N | rotate LAYER on|off |
+//   select LAYER | bits LAYERS N | method LAYERS NAME | group LAYERS N | rotate LAYERS none|input|both |
 //   budget BPW | undo | generate PROMPT... | save-recipe PATH | save-model PATH |
 //   open MODEL TOKENIZER CALIBRATION_TEXT EVALUATION_TEXT
 // Throws Error with the accepted forms when the line is not one of them.

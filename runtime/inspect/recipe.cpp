@@ -1,31 +1,27 @@
 // Recipe and snapshot JSON.
 #include "inspect/recipe.h"
 
+#include "quant/allocation.h"
+
 namespace bitlens::inspect {
 
-namespace {
-
-nlohmann::json choice_json(const LayerChoice& c) {
-  nlohmann::json j = {{"format", quant::format_info(c.format).name}, {"rotate", c.rotate}};
-  if (c.grouped()) j["group_size"] = c.group_size;
-  return j;
-}
-
-}  // namespace
-
-nlohmann::json recipe_json(const Snapshot& s) {
-  nlohmann::json layers = nlohmann::json::array();
-  for (const LayerRow& r : s.layers) {
-    nlohmann::json l = choice_json(r.choice);
-    l["name"] = r.name;
-    l["bpw"] = r.bpw;
-    layers.push_back(std::move(l));
+quant::Recipe session_recipe(const Snapshot& s) {
+  quant::Recipe r;
+  r.target_bpw = s.budget_bpw;
+  for (const LayerRow& row : s.layers) {
+    r.weights += uint64_t(row.rows) * row.cols;
+    r.stored_bits += row.bits;
+    r.layers.push_back({row.name, row.spec, false, row.bits, row.metrics.output_error});
   }
-  return {{"model", s.model_name}, {"budget_bpw", s.budget_bpw}, {"linear_bpw", s.linear_bpw}, {"layers", layers}};
+  r.budget_bits = s.budget_bpw > 0 ? quant::budget_bits(s.budget_bpw, r.weights) : 0;
+  return r;
 }
 
 nlohmann::json snapshot_json(const Snapshot& s) {
-  nlohmann::json j = recipe_json(s);
+  nlohmann::json j = nlohmann::json::parse(quant::recipe_json(session_recipe(s)));
+  j["model"] = s.model_name;
+  j["budget_bpw"] = s.budget_bpw;
+  j["linear_bpw"] = s.linear_bpw;
   j["version"] = s.version;
   j["open"] = s.open;
   j["config"] = s.open ? s.config.describe() : "";
@@ -35,14 +31,17 @@ nlohmann::json snapshot_json(const Snapshot& s) {
   j["edits"] = s.edits;
   j["measured_layers"] = s.measured_layers;
   for (size_t i = 0; i < s.layers.size(); ++i) {
-    const LayerMetrics& m = s.layers[i].metrics;
+    const LayerRow& row = s.layers[i];
     auto& l = j["layers"][i];
-    l["rows"] = s.layers[i].rows;
-    l["cols"] = s.layers[i].cols;
-    l["weight_error"] = m.weight_error;
-    l["output_error"] = m.output_error;
-    l["saliency_error"] = m.saliency_error;
-    l["output_sse"] = m.output_sse;
+    l["spec"] = row.spec.describe();
+    l["format"] = quant::format_info(row.spec.format()).name;
+    l["bpw"] = row.bpw;
+    l["rows"] = row.rows;
+    l["cols"] = row.cols;
+    l["weight_error"] = row.metrics.weight_error;
+    l["output_error"] = row.metrics.output_error;
+    l["saliency_error"] = row.metrics.saliency_error;
+    l["output_mse"] = row.metrics.output_mse;
   }
   j["history"] = nlohmann::json::array();
   for (const HistoryEntry& h : s.history) j["history"].push_back(h.what);

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -18,15 +19,19 @@
 #include <thread>
 
 #include "inspect/command.h"
-#include "inspect/layer_choice.h"
 #include "inspect/snapshot.h"
+#include "quant/layer_allocation.h"
+#include "quant/quantize_linear.h"
 
 namespace bitlens::inspect {
 
+// The candidates the bit allocation chooses from for a [rows x cols] layer.
+using CandidateFn = std::function<std::vector<quant::LinearSpec>(uint32_t rows, uint32_t cols, const quant::Calibration*)>;
+
 struct SessionOptions {
-  uint64_t seed = 1;                             // rotation signs of layer i come from (seed, i)
-  LayerChoice initial{quant::Format::Q4, 64, false};  // every layer's choice after opening
-  bool background_measurement = true;            // measure allocation candidates while idle
+  quant::LinearSpec initial{quant::Method::Rtn, 4, 64};  // every layer's spec after opening
+  CandidateFn candidates = quant::default_candidates;     // quant/layer_allocation.h
+  bool background_measurement = true;                     // measure allocation candidates while idle
 };
 
 struct Status {

@@ -1,4 +1,5 @@
-// The inspector's commands: open, select, set a layer, set a budget, undo, save a recipe.
+// The inspector's commands: open, select, set layers, set a budget, undo, save a recipe. Layers are
+// quantized, measured and allocated by main's quant/ library; this file only keeps the state.
 #include "inspect/session_state.h"
 
 #include <algorithm>
@@ -8,13 +9,15 @@
 
 #include "common/error.h"
 #include "common/file_io.h"
-#include "inspect/allocation.h"
 #include "inspect/heatmap.h"
-#include "inspect/layer_quant.h"
 #include "inspect/metrics.h"
 #include "inspect/recipe.h"
 #include "model/container.h"
+#include "model/float_model.h"
 #include "model/model_loader.h"
+#include "quant/hadamard.h"
+#include "quant/layer_allocation.h"
+#include "quant/saliency.h"
 
 namespace bitlens::inspect {
 
@@ -67,21 +70,22 @@ uint32_t SessionState::layer_index(const std::string& name) const {
 }
 
 const model::Matrix& SessionState::weight(uint32_t layer) const {
-  return model_->weights.layers[layer / model::kLinearsPerLayer].linear(model::Linear(layer % model::kLinearsPerLayer));
+  const LayerRef r = layer_ref(layer);
+  return model_->weights.layers[r.block].linear(r.linear);
 }
 
-uint64_t SessionState::layer_seed(uint32_t layer) const { return options_.seed * 0x9e3779b97f4a7c15ull + layer; }
+const quant::Calibration& SessionState::calibration(uint32_t layer) const { return calibration_->of(layer_ref(layer)); }
 
-SessionState::Current SessionState::quantize(uint32_t layer, const LayerChoice& choice) const {
+SessionState::Current SessionState::quantize(uint32_t layer, const quant::LinearSpec& spec) const {
   const model::Matrix& w = weight(layer);
-  QuantizedLayer q = quantize_layer(w, choice, layer_seed(layer));
-  const LayerData& d = layers_[layer];
+  const quant::Calibration& cal = calibration(layer);
+  const quant::QuantizedLinear q =
+      quant::quantize_linear(w.span(), w.rows, w.cols, &cal, spec, quant::layer_seed(layer_ref(layer).name()));
   Current c;
-  c.choice = choice;
-  c.bpw = q.bpw;
-  c.metrics = measure_layer(w, q.restored, calibration_->input(snap_->layers[layer].ref), calibration_->tokens,
-                            d.energy, d.output_energy);
-  c.packed = std::make_shared<model::PackedLinear>(std::move(q.packed));
+  c.spec = spec;
+  c.packed = std::make_shared<const model::PackedLinear>(quant::to_packed_linear(q));
+  c.bits = c.packed->stored_bytes() * 8;
+  c.metrics = layer_metrics(w.span(), model::effective_weight(*c.packed), w.rows, w.cols, cal);
   return c;
 }
 
@@ -90,47 +94,61 @@ void SessionState::measure_candidates(uint32_t layer) {
   if (!d.candidates.empty()) return;
   const model::Matrix& w = weight(layer);
   std::vector<Measured> out;
-  for (const LayerChoice& c : allocation_candidates(w.rows, w.cols)) {
+  for (const quant::LinearSpec& spec : options_.candidates(w.rows, w.cols, &calibration(layer))) {
     check_cancel();
-    const Current q = quantize(layer, c);
-    out.push_back({c, q.bpw, q.metrics});
+    const Current q = quantize(layer, spec);
+    out.push_back({spec, q.bits, q.metrics});
   }
+  if (out.empty()) throw Error("no allocation candidates for " + layer_ref(layer).name());
   d.candidates = std::move(out);
 }
 
-std::shared_ptr<const LayerDetail> SessionState::make_detail(uint32_t layer, const LayerChoice& choice) const {
+namespace {
+
+// The rotation shown for a layer: its own, or as a preview the widest one its shape allows.
+quant::RotationMode preview_rotation(const quant::LinearSpec& spec, uint32_t rows, uint32_t cols) {
+  if (spec.rotation != quant::RotationMode::None) return spec.rotation;
+  if (!quant::hadamard_supported(cols)) return quant::RotationMode::None;
+  return quant::hadamard_supported(rows) ? quant::RotationMode::Both : quant::RotationMode::Input;
+}
+
+}  // namespace
+
+std::shared_ptr<const LayerDetail> SessionState::make_detail(uint32_t layer, const Current& current) const {
   const model::Matrix& w = weight(layer);
+  const std::string name = layer_ref(layer).name();
   auto d = std::make_shared<LayerDetail>();
   d->layer = layer;
   d->rows = w.rows;
   d->cols = w.cols;
-  d->choice = choice;
+  d->spec = current.spec;
   d->weight.assign(w.span().begin(), w.span().end());
-  const LayerChoice rotated{quant::Format::F32, 0, true};
-  d->rotated = choice_problem(rotated, w.rows, w.cols).empty()
-                   ? rotate_weights(w, rotation_signs(w.rows, w.cols, layer_seed(layer)))
-                   : d->weight;
-  QuantizedLayer q = quantize_layer(w, choice, layer_seed(layer));
-  d->quantized = std::move(q.quantized);
-  d->restored = std::move(q.restored);
-  d->codes = std::move(q.codes);
-  d->energy = layers_[layer].energy;
-  d->saliency = activation_saliency(w, d->energy);
+  const quant::RotationMode mode = preview_rotation(current.spec, w.rows, w.cols);
+  d->rotated = mode == quant::RotationMode::None
+                   ? d->weight
+                   : quant::rotate_weight(w.span(), w.rows, w.cols,
+                                          quant::make_rotation(w.rows, w.cols, mode, quant::layer_seed(name)));
+  const quant::PackedMatrix& packed = current.packed->weight;
+  d->quantized = quant::dequantize(packed);
+  d->restored = model::effective_weight(*current.packed);
+  if (quant::format_info(packed.layout.format).grouped) d->codes = quant::unpack(packed);
+  d->energy = calibration(layer).mean_square;
+  d->saliency = quant::activation_saliency(w.span(), w.rows, w.cols, d->energy);
   d->salient_channels = top_columns(d->saliency, w.rows, w.cols, std::max(1u, w.cols / 100));
   d->saliency_log_range = log_range(d->saliency);
   return d;
 }
 
-SessionState::Staged SessionState::stage_choices(const std::vector<LayerChoice>& choices,
-                                                 const std::string& task) const {
+SessionState::Staged SessionState::stage_specs(const std::vector<quant::LinearSpec>& specs,
+                                              const std::string& task) const {
   std::vector<uint32_t> changed;
-  for (uint32_t i = 0; i < choices.size(); ++i)
-    if (!(choices[i] == layers_[i].current.choice)) changed.push_back(i);
+  for (uint32_t i = 0; i < specs.size(); ++i)
+    if (!(specs[i] == layers_[i].current.spec)) changed.push_back(i);
   Staged staged;
   for (size_t k = 0; k < changed.size(); ++k) {
     check_cancel();
     if (hooks_.progress) hooks_.progress(task, float(k) / float(changed.size()));
-    staged.emplace_back(changed[k], quantize(changed[k], choices[changed[k]]));
+    staged.emplace_back(changed[k], quantize(changed[k], specs[changed[k]]));
   }
   return staged;
 }
@@ -140,20 +158,22 @@ void SessionState::commit(Snapshot next, Staged staged) {
   std::shared_ptr<const LayerDetail> detail = next.detail;
   if (next.selected >= 0) {
     for (const auto& [i, cur] : staged)
-      if (int(i) == next.selected) detail = make_detail(i, cur.choice);
+      if (int(i) == next.selected) detail = make_detail(i, cur);
     if (!detail || detail->layer != uint32_t(next.selected))
-      detail = make_detail(uint32_t(next.selected), layers_[size_t(next.selected)].current.choice);
+      detail = make_detail(uint32_t(next.selected), layers_[size_t(next.selected)].current);
   }
   check_cancel();
   for (auto& [i, cur] : staged) {
-    next.layers[i].choice = cur.choice;
-    next.layers[i].bpw = cur.bpw;
-    next.layers[i].metrics = cur.metrics;
+    LayerRow& row = next.layers[i];
+    row.spec = cur.spec;
+    row.bits = cur.bits;
+    row.bpw = double(cur.bits) / (double(row.rows) * row.cols);
+    row.metrics = cur.metrics;
     layers_[i].current = std::move(cur);
   }
   uint64_t bytes = 0, weights = 0;
   for (size_t i = 0; i < layers_.size(); ++i) {
-    bytes += layers_[i].current.packed->stored_bytes();
+    bytes += layers_[i].current.bits / 8;
     weights += uint64_t(next.layers[i].rows) * next.layers[i].cols;
   }
   next.linear_bytes = bytes;
@@ -169,7 +189,8 @@ std::string SessionState::open(const OpenModel& c) {
   if (!c.calibration) throw Error("open: no calibration inputs given");
   const model::ModelConfig& cfg = c.model->config;
   model::validate(cfg, c.model->source);
-  if (c.calibration->blocks.size() != cfg.n_layers || c.calibration->tokens == 0)
+  if (c.calibration->blocks() != cfg.n_layers || c.calibration->sites.size() != size_t(cfg.n_layers) * calib::kInputSites ||
+      c.calibration->tokens == 0)
     throw Error("open: the calibration inputs do not match the model's " + std::to_string(cfg.n_layers) + " blocks");
 
   // Build the new state aside; the old one stays in place until everything succeeded.
@@ -193,32 +214,30 @@ std::string SessionState::open(const OpenModel& c) {
   next.can_generate = c.tokenizer != nullptr;
   const uint32_t n = cfg.n_layers * model::kLinearsPerLayer;
   for (uint32_t i = 0; i < n; ++i) {
-    LayerRef ref{i / model::kLinearsPerLayer, model::Linear(i % model::kLinearsPerLayer)};
+    const LayerRef ref = layer_ref(i);
     const model::Matrix& w = fresh.weight(i);
-    const std::span<const float> x = c.calibration->input(ref);
-    if (x.size() != size_t(c.calibration->tokens) * w.cols)
-      throw Error("open: calibration inputs of " + layer_name(ref) + " have the wrong size");
-    next.layers.push_back({layer_name(ref), ref, w.rows, w.cols, {}, 0, {}});
-    LayerData d;
-    d.energy = channel_energy(x, c.calibration->tokens, w.cols);
-    d.output_energy = output_energy(w, x, c.calibration->tokens);
-    fresh.layers_.push_back(std::move(d));
+    const quant::Calibration& cal = c.calibration->of(ref);
+    if (cal.cols != w.cols || cal.mean_square.size() != w.cols || cal.sample.size() != cal.sample_rows * w.cols)
+      throw Error("open: the calibration inputs of " + ref.name() + " do not have its " + std::to_string(w.cols) +
+                  " input channels");
+    LayerRow row;
+    row.name = ref.name();
+    row.ref = ref;
+    row.rows = w.rows;
+    row.cols = w.cols;
+    next.layers.push_back(std::move(row));
+    fresh.layers_.emplace_back();
   }
   fresh.snap_ = std::make_shared<const Snapshot>(next);
-  std::vector<LayerChoice> choices;
-  for (const auto& row : next.layers) {
-    LayerChoice ch = options_.initial;
-    if (!choice_problem(ch, row.rows, row.cols).empty()) ch.rotate = false;
-    choices.push_back(ch);
-  }
+  const std::vector<quant::LinearSpec> specs(n, options_.initial);
   Staged staged;
   for (uint32_t i = 0; i < n; ++i) {
     check_cancel();
     if (hooks_.progress) hooks_.progress("quantizing " + next.layers[i].name, float(i) / float(n));
-    staged.emplace_back(i, fresh.quantize(i, choices[i]));
+    staged.emplace_back(i, fresh.quantize(i, specs[i]));
   }
   next.selected = 0;
-  next.history.push_back({"open: " + options_.initial.describe(), choices, 0});
+  next.history.push_back({"open: " + options_.initial.describe(), specs, 0});
   fresh.commit(std::move(next), std::move(staged));
 
   model_ = std::move(fresh.model_);
@@ -239,28 +258,64 @@ std::string SessionState::select(const SelectLayer& c) {
   const uint32_t i = layer_index(c.layer);
   Snapshot next = *snap_;
   next.selected = int(i);
-  next.detail = make_detail(i, layers_[i].current.choice);
+  next.detail = make_detail(i, layers_[i].current);
   commit(std::move(next), {});
   return "selected " + c.layer;
 }
 
+namespace {
+
+// `spec` with the fields a SetLayer gives; a float layer has 16 bits unless told otherwise, and a
+// layer leaving float gets 4.
+quant::LinearSpec edited(quant::LinearSpec spec, const SetLayer& c) {
+  if (c.method && *c.method != spec.method) {
+    if (*c.method == quant::Method::Float) spec.bits = 16;
+    else if (spec.method == quant::Method::Float) spec.bits = 4;
+    if (*c.method == quant::Method::Slim && spec.bits != 2 && spec.bits != 3) spec.bits = 3;
+    if (*c.method == quant::Method::Ptq161 && spec.salient_fraction <= 0) spec.salient_fraction = 0.2;
+    spec.method = *c.method;
+  }
+  if (c.bits) spec.bits = *c.bits;
+  if (c.group_size) spec.group_size = *c.group_size;
+  if (c.rotation) spec.rotation = *c.rotation;
+  return spec;
+}
+
+// The rotations a [rows x cols] layer can use: none, input (cols a Hadamard size), both (and rows).
+std::string rotation_problem(quant::RotationMode mode, uint32_t rows, uint32_t cols) {
+  if (mode == quant::RotationMode::None) return {};
+  for (uint32_t n : mode == quant::RotationMode::Both ? std::vector<uint32_t>{cols, rows} : std::vector<uint32_t>{cols})
+    if (!quant::hadamard_supported(n))
+      return "cannot rotate: " + std::to_string(n) + " is not m * 2^k with m in {1, 12, 20, 28, 36}";
+  return {};
+}
+
+}  // namespace
+
 std::string SessionState::set_layer(const SetLayer& c) {
-  const uint32_t i = layer_index(c.layer);
-  const LayerRow& row = snap_->layers[i];
-  LayerChoice ch = layers_[i].current.choice;
-  if (c.format) ch.format = *c.format;
-  if (c.group_size) ch.group_size = *c.group_size;
-  if (c.rotate) ch.rotate = *c.rotate;
-  if (const std::string p = choice_problem(ch, row.rows, row.cols); !p.empty()) throw Error(c.layer + ": " + p);
-  if (ch == layers_[i].current.choice) return c.layer + " unchanged (" + ch.describe() + ")";
-  std::vector<LayerChoice> choices = snap_->history.back().choices;
-  choices[i] = ch;
+  require_open();
+  const std::vector<uint32_t> targets = parse_layers(c.layer, model_->config.n_layers);
+  std::vector<quant::LinearSpec> specs = snap_->history.back().specs;
+  for (uint32_t i : targets) {
+    const LayerRow& row = snap_->layers[i];
+    const quant::LinearSpec spec = edited(layers_[i].current.spec, c);
+    try {
+      quant::validate(spec);
+    } catch (const Error& e) {
+      throw Error(row.name + ": " + e.what());
+    }
+    if (const std::string p = rotation_problem(spec.rotation, row.rows, row.cols); !p.empty())
+      throw Error(row.name + ": " + p);
+    specs[i] = spec;
+  }
+  const std::string what = c.layer + ": " + specs[targets[0]].describe();
+  if (specs == snap_->history.back().specs) return c.layer + " unchanged (" + specs[targets[0]].describe() + ")";
   Snapshot next = *snap_;
-  next.history.push_back({c.layer + ": " + ch.describe(), choices, snap_->budget_bpw});
+  next.history.push_back({what, specs, snap_->budget_bpw});
   next.edits++;
-  commit(std::move(next), stage_choices(choices, "quantizing " + c.layer));
+  commit(std::move(next), stage_specs(specs, "quantizing " + c.layer));
   eval_pending_ = evaluator_ != nullptr;
-  return c.layer + ": " + ch.describe();
+  return what;
 }
 
 std::string SessionState::set_budget(const SetBudget& c) {
@@ -272,33 +327,34 @@ std::string SessionState::set_budget(const SetBudget& c) {
     if (hooks_.progress) hooks_.progress("measuring candidates", float(i) / float(n));
     measure_candidates(i);
   }
-  std::vector<std::vector<AllocationOption>> options(n);
-  double total_weights = 0, min_bits = 0;
+  // Cost of a candidate: its squared relative output error times the layer's weights. On
+  // stories15M this tracks the model's KL far better than the absolute output error (which spends
+  // the bits on wq and wk, whose outputs are large, and starves wv, wo and w2: KL 2.3 against 0.49
+  // at 4.25 bpw with round-to-nearest candidates).
+  std::vector<quant::LayerMeasurement> measured(n);
   for (uint32_t i = 0; i < n; ++i) {
-    const double weights = double(snap_->layers[i].rows) * snap_->layers[i].cols;
-    total_weights += weights;
-    double smallest = INFINITY;
-    for (const Measured& m : layers_[i].candidates) {
-      // Cost: squared relative output error times the layer's weights. On stories15M this tracks
-      // the model's KL far better than the absolute output error (which spends the bits on wq and
-      // wk, whose outputs are large, and starves wv, wo and w2: KL 2.3 against 0.49 at 4.25 bpw).
-      const double e = m.metrics.output_error;
-      options[i].push_back({m.bpw * weights, e * e * weights});
-      smallest = std::min(smallest, m.bpw * weights);
+    quant::LayerMeasurement& m = measured[i];
+    m.name = snap_->layers[i].name;
+    m.weights = uint64_t(snap_->layers[i].rows) * snap_->layers[i].cols;
+    for (const Measured& cand : layers_[i].candidates) {
+      m.specs.push_back(cand.spec);
+      m.bits.push_back(cand.bits);
+      m.errors.push_back(cand.metrics.output_error * cand.metrics.output_error * double(m.weights));
     }
-    min_bits += smallest;
   }
-  if (min_bits > c.bpw * total_weights)
-    throw Error("impossible budget " + format_bpw(c.bpw) + ": the smallest choice of every layer needs " +
-                format_bpw(min_bits / total_weights));
-  const Allocation a = allocate_bits(options, c.bpw * total_weights);
-  std::vector<LayerChoice> choices(n);
-  for (uint32_t i = 0; i < n; ++i) choices[i] = layers_[i].candidates[a.choice[i]].choice;
-  Staged staged = stage_choices(choices, "allocating " + format_bpw(c.bpw));
+  quant::Recipe recipe;
+  try {
+    recipe = quant::allocate_recipe(measured, c.bpw);
+  } catch (const Error& e) {
+    throw Error("impossible budget " + format_bpw(c.bpw) + ": " + e.what());
+  }
+  std::vector<quant::LinearSpec> specs(n);
+  for (uint32_t i = 0; i < n; ++i) specs[i] = recipe.layers[i].spec;
+  Staged staged = stage_specs(specs, "allocating " + format_bpw(c.bpw));
   const size_t changed = staged.size();
   Snapshot next = *snap_;
   next.budget_bpw = c.bpw;
-  next.history.push_back({"budget " + format_bpw(c.bpw), choices, c.bpw});
+  next.history.push_back({"budget " + format_bpw(c.bpw), specs, c.bpw});
   next.edits++;
   next.measured_layers = n;
   commit(std::move(next), std::move(staged));
@@ -315,7 +371,7 @@ std::string SessionState::undo() {
   next.history.pop_back();
   next.budget_bpw = next.history.back().budget_bpw;
   next.edits++;
-  commit(std::move(next), stage_choices(snap_->history[snap_->history.size() - 2].choices, "undoing " + what));
+  commit(std::move(next), stage_specs(snap_->history[snap_->history.size() - 2].specs, "undoing " + what));
   eval_pending_ = evaluator_ != nullptr;
   return "undid " + what;
 }
@@ -323,7 +379,7 @@ std::string SessionState::undo() {
 std::string SessionState::save_recipe(const SaveRecipe& c) {
   require_open();
   if (c.path.empty()) throw Error("save-recipe: no file name given");
-  write_text_atomic(c.path, recipe_json(*snap_).dump(2) + "\n");
+  quant::save_recipe(c.path, session_recipe(*snap_));
   return "saved the recipe to " + c.path;
 }
 
@@ -350,7 +406,7 @@ namespace bitlens::inspect {
 model::PackedModel SessionState::assemble() const {
   model::PackedModel p = *base_;
   for (size_t i = 0; i < layers_.size(); ++i) {
-    const LayerRef ref = snap_->layers[i].ref;
+    const LayerRef ref = layer_ref(uint32_t(i));
     p.layers[ref.block].linear(ref.linear) = *layers_[i].current.packed;
   }
   return p;
@@ -372,19 +428,23 @@ std::string SessionState::open_files(const OpenFiles& c) {
   if (hooks_.progress) hooks_.progress("loading " + c.model_path, 0);
   auto m = std::make_shared<const model::Model>(model::load_model(c.model_path));
   auto tok = std::make_shared<const model::Tokenizer>(model::load_tokenizer_for(*m, c.tokenizer_path));
-  auto tokens_of = [&](const std::string& path, uint32_t count) {
-    std::vector<uint32_t> t = tok->encode(read_text_file(path), true, false);
+  // BOS first when `bos`; at most `count` tokens.
+  auto tokens_of = [&](const std::string& path, uint32_t count, bool bos) {
+    std::vector<uint32_t> t = tok->encode(read_text_file(path), bos, false);
     if (t.size() < std::min<size_t>(count, 16))
       throw FileError(path, "has only " + std::to_string(t.size()) + " tokens; at least 16 are needed");
-    t.resize(std::min<size_t>({t.size(), count, m->config.seq_len}));
+    t.resize(std::min<size_t>(t.size(), count));
     return t;
   };
-  const auto calib = tokens_of(c.calibration_text, c.calib_tokens);
+  const auto calib = tokens_of(c.calibration_text, c.calib_tokens, false);
   check_cancel();
   if (hooks_.progress) hooks_.progress("capturing calibration inputs", 0);
-  auto cal = std::make_shared<const CalibrationSet>(capture_calibration(
-      *m, calib, std::to_string(calib.size()) + " tokens of " + std::filesystem::path(c.calibration_text).filename().string()));
-  OpenModel open_model{m, cal, tokens_of(c.evaluation_text, c.eval_tokens), "", tok};
+  auto cal = std::make_shared<const CalibrationSet>(
+      capture_calibration(*m, calib, tok->bos(),
+                          std::to_string(calib.size()) + " tokens of " +
+                              std::filesystem::path(c.calibration_text).filename().string()));
+  auto eval = tokens_of(c.evaluation_text, std::min(c.eval_tokens, m->config.seq_len), true);
+  OpenModel open_model{m, cal, std::move(eval), "", tok};
   open_model.eval_source = std::to_string(open_model.eval_tokens.size()) + " tokens of " +
                            std::filesystem::path(c.evaluation_text).filename().string();
   return open(open_model);
@@ -411,7 +471,7 @@ std::string SessionState::save_model(const SaveModel& c) {
   if (c.path.empty()) throw Error("save-model: no file name given");
   if (hooks_.progress) hooks_.progress("writing " + c.path, 0);
   model::ContainerMetadata meta;
-  meta.recipe = recipe_json(*snap_);
+  meta.recipe = nlohmann::json::parse(quant::recipe_json(session_recipe(*snap_)));
   meta.calibration = {{"source", snap_->calibration_source}};
   model::write_container(c.path, assemble(), meta);
   return "saved the quantized model to " + c.path;

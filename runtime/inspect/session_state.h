@@ -47,19 +47,18 @@ class SessionState {
  private:
   // A layer as currently quantized.
   struct Current {
-    LayerChoice choice;
+    quant::LinearSpec spec;
     std::shared_ptr<const model::PackedLinear> packed;
     LayerMetrics metrics;
-    double bpw = 0;
+    uint64_t bits = 0;
   };
+  // A measured allocation candidate.
   struct Measured {
-    LayerChoice choice;
-    double bpw = 0;
+    quant::LinearSpec spec;
+    uint64_t bits = 0;
     LayerMetrics metrics;
   };
   struct LayerData {
-    std::vector<float> energy;  // E[x_j^2] of its inputs
-    double output_energy = 0;   // ||X W^T||^2
     std::vector<Measured> candidates;  // empty until measured
     Current current;
   };
@@ -78,12 +77,12 @@ class SessionState {
   void require_open() const;
   uint32_t layer_index(const std::string& name) const;
   const model::Matrix& weight(uint32_t layer) const;
-  uint64_t layer_seed(uint32_t layer) const;
-  Current quantize(uint32_t layer, const LayerChoice& choice) const;
+  const quant::Calibration& calibration(uint32_t layer) const;
+  Current quantize(uint32_t layer, const quant::LinearSpec& spec) const;
   void measure_candidates(uint32_t layer);
-  std::shared_ptr<const LayerDetail> make_detail(uint32_t layer, const LayerChoice& choice) const;
-  // Re-quantizes the layers whose choice differs from `choices` (with progress); staged, not committed.
-  Staged stage_choices(const std::vector<LayerChoice>& choices, const std::string& task) const;
+  std::shared_ptr<const LayerDetail> make_detail(uint32_t layer, const Current& current) const;
+  // Re-quantizes the layers whose spec differs from `specs` (with progress); staged, not committed.
+  Staged stage_specs(const std::vector<quant::LinearSpec>& specs, const std::string& task) const;
   // Commits staged layers into layers_ and the rows, totals and detail of `next`, then publishes it.
   void commit(Snapshot next, Staged staged);
   void check_cancel() const;

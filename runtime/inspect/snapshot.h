@@ -11,20 +11,22 @@
 #include <vector>
 
 #include "inspect/evaluation.h"
-#include "inspect/layer_choice.h"
+#include "inspect/layer_ref.h"
 #include "inspect/metrics.h"
 #include "model/config.h"
 #include "quant/group_quant.h"
+#include "quant/quantize_linear.h"
 
 namespace bitlens::inspect {
 
 // One row of the layer browser.
 struct LayerRow {
-  std::string name;  // "blk.3.w2"
+  std::string name;  // "layers.3.w2"
   LayerRef ref;
   uint32_t rows = 0, cols = 0;
-  LayerChoice choice;
-  double bpw = 0;  // honest bits per weight of this layer as chosen
+  quant::LinearSpec spec;
+  uint64_t bits = 0;  // stored bits of the layer as chosen (codes, parameters, tables, sign vectors)
+  double bpw = 0;     // bits / (rows * cols)
   LayerMetrics metrics;
 };
 
@@ -32,9 +34,9 @@ struct LayerRow {
 struct LayerDetail {
   uint32_t layer = 0;
   uint32_t rows = 0, cols = 0;
-  LayerChoice choice;
+  quant::LinearSpec spec;
   std::vector<float> weight;     // W as in the fp32 model
-  std::vector<float> rotated;    // U W V^T with the layer's rotation (shown even when it is off)
+  std::vector<float> rotated;    // U W V^T with the layer's rotation (a preview when it is off)
   std::vector<float> quantized;  // the quantized values in the domain they were quantized in
   std::vector<float> restored;   // W_hat: what the quantized model computes with
   std::vector<float> saliency;   // activation-aware s_ij = w_ij^2 E[x_j^2]
@@ -46,8 +48,8 @@ struct LayerDetail {
 
 // One entry of the undo stack: the allocation after an edit.
 struct HistoryEntry {
-  std::string what;  // "blk.0.wq: q2 g64", "budget 2.50 bpw", "open"
-  std::vector<LayerChoice> choices;
+  std::string what;  // "layers.0.wq: rtn q2 g64", "budget 2.50 bpw", "open: rtn q4 g64"
+  std::vector<quant::LinearSpec> specs;
   double budget_bpw = 0;  // 0: no budget set
 };
 
