@@ -256,6 +256,7 @@ class App {
       send(std::move(c), 0, text);
     };
     ui_.panels.clear();
+    shortcuts(s, ui_, sink);
     status_bar(s, p, ui_, {{0, 0}, {size.x, bar}});
     layer_browser(s, ui_, sink, {{0, top}, {c1, std::floor(h * 0.56f)}});
     layer_errors(s, ui_, sink, {{0, top + std::floor(h * 0.56f)}, {c1, h - std::floor(h * 0.56f)}});

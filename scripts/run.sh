@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 ./scripts/build.sh
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
 ./build/bench/bitlens_bench --benchmark_filter='288|768' --benchmark_min_time=0.05
-if [ -n "${DISPLAY:-}" ] && [ -x build/gui/bitlens-inspect ]; then
+if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
+  echo "run.sh: no display (DISPLAY and WAYLAND_DISPLAY are unset): not opening the inspector"
+elif [ ! -x build/gui/bitlens-inspect ]; then
+  echo "run.sh: build/gui/bitlens-inspect was not built (GLFW or Dear ImGui missing): not opening the inspector"
+else
   ./build/gui/bitlens-inspect
 fi

@@ -36,7 +36,8 @@ OpenModel tiny_open(uint64_t seed, bool with_tokenizer) {
   auto m = std::make_shared<const model::Model>(test::synthetic_model(c, seed));
   OpenModel o;
   o.model = m;
-  o.calibration = std::make_shared<const CalibrationSet>(capture_calibration(*m, random_tokens(40, c.vocab_size, seed), "random"));
+  o.calibration =
+      std::make_shared<const CalibrationSet>(capture_calibration(*m, random_tokens(40, c.vocab_size, seed), 1, "random"));
   o.eval_tokens = random_tokens(32, c.vocab_size, seed + 1);
   o.eval_source = "32 random tokens";
   if (with_tokenizer) o.tokenizer = std::make_shared<const model::Tokenizer>(test::byte_tokenizer(c.vocab_size));
@@ -51,40 +52,42 @@ SessionOptions quiet() {
 
 }  // namespace
 
-TEST(InspectCalibration, CaptureMatchesTheForwardPass) {
+TEST(InspectCalibration, SitesFollowTheForwardPass) {
   const uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   const model::ModelConfig c = test::tiny_config();
   const model::Model m = test::synthetic_model(c, seed);
-  const auto tokens = random_tokens(40, c.vocab_size, seed);  // more than one block of 32 positions
-  const CalibrationSet cal = capture_calibration(m, tokens, "test");
-  EXPECT_EQ(cal.tokens, 40u);
-  ASSERT_EQ(cal.blocks.size(), 2u);
-  for (const auto& b : cal.blocks) {
-    EXPECT_EQ(b.attention_in.size(), 40u * c.dim);
-    EXPECT_EQ(b.wo_in.size(), 40u * c.dim);
-    EXPECT_EQ(b.ffn_in.size(), 40u * c.dim);
-    EXPECT_EQ(b.w2_in.size(), 40u * c.hidden_dim);
-  }
-  // Block 0's attention input is the normed embedding of each token, computed the same way.
-  std::vector<float> x(c.dim);
-  for (uint32_t t : {0u, 33u, 39u}) {
-    model::rmsnorm(x, {m.weights.token_embedding.row(tokens[t]), c.dim}, m.weights.layers[0].rms_att.span(), c.norm_eps);
-    for (uint32_t j = 0; j < c.dim; ++j) EXPECT_EQ(cal.blocks[0].attention_in[t * c.dim + j], x[j]) << t << "," << j;
-  }
-  // Every block's w2 input is silu(w1 x) * (w3 x) of its ffn input (float rounding of the matvec
-  // order: 1e-5 relative).
+  auto tokens = random_tokens(40, c.vocab_size, seed);
+  tokens.erase(tokens.begin());  // capture_calibration puts BOS before each sequence
+  const CalibrationSet cal = capture_calibration(m, tokens, 1, "test");
+  ASSERT_EQ(cal.blocks(), 2u);
+  EXPECT_EQ(cal.source, "test");
+  EXPECT_EQ(cal.tokens, 40u);  // one sequence of BOS + 39 tokens (the context is 48)
   for (uint32_t l = 0; l < 2; ++l)
-    for (uint32_t t : {3u, 35u}) {
-      std::vector<float> gate(c.hidden_dim), up(c.hidden_dim);
-      const std::span<const float> in(&cal.blocks[l].ffn_in[t * c.dim], c.dim);
-      model::matvec(gate, m.weights.layers[l].w1, in);
-      model::matvec(up, m.weights.layers[l].w3, in);
-      model::swiglu(gate, up);
-      for (uint32_t j = 0; j < c.hidden_dim; ++j)
-        EXPECT_NEAR(cal.blocks[l].w2_in[t * c.hidden_dim + j], gate[j], 1e-5f * (1 + std::abs(gate[j])));
+    for (uint32_t k = 0; k < model::kLinearsPerLayer; ++k) {
+      const model::Linear lin = model::Linear(k);
+      const quant::Calibration& q = cal.of({l, lin});
+      const uint32_t cols = lin == model::Linear::W2 ? c.hidden_dim : c.dim;
+      EXPECT_EQ(q.cols, cols);
+      EXPECT_EQ(q.sample_rows, 40u);
+      EXPECT_EQ(q.hessian.size(), size_t(cols) * cols);
     }
-  EXPECT_THROW(capture_calibration(m, std::vector<uint32_t>(c.seq_len + 1, 1), "too long"), Error);
+  EXPECT_EQ(&cal.of({1, model::Linear::Wq}), &cal.of({1, model::Linear::Wv}));  // one input, one site
+  EXPECT_EQ(&cal.of({1, model::Linear::W1}), &cal.of({1, model::Linear::W3}));
+  EXPECT_NE(&cal.of({1, model::Linear::Wq}), &cal.of({1, model::Linear::Wo}));
+  // Block 0's attention input is the normed embedding of each token: E[x^2] computed here.
+  std::vector<double> ms(c.dim, 0.0);
+  std::vector<float> x(c.dim);
+  std::vector<uint32_t> seq = {1};
+  seq.insert(seq.end(), tokens.begin(), tokens.end());
+  for (uint32_t t : seq) {
+    model::rmsnorm(x, {m.weights.token_embedding.row(t), c.dim}, m.weights.layers[0].rms_att.span(), c.norm_eps);
+    for (uint32_t j = 0; j < c.dim; ++j) ms[j] += double(x[j]) * x[j] / double(seq.size());
+  }
+  const auto& q0 = cal.of({0, model::Linear::Wk});
+  for (uint32_t j = 0; j < c.dim; ++j) EXPECT_NEAR(q0.mean_square[j], ms[j], 1e-5 * (1 + ms[j])) << j;  // float sums
+  EXPECT_THROW(cal.of({2, model::Linear::Wq}), Error);
+  EXPECT_THROW(capture_calibration(m, {}, 1, "empty"), Error);
 }
 
 TEST(InspectEval, AgainstADirectComparison) {
@@ -128,7 +131,7 @@ TEST(InspectSession, EvaluatesEveryEdit) {
   EXPECT_GT(q4.kl, 0.0);
   EXPECT_GE(q4.top1, 0.0);
   EXPECT_LE(q4.top1, 1.0);
-  ASSERT_TRUE(s.run(SetBudget{2.6}).ok);  // 64- and 96-wide rows: every layer at 2 bits
+  ASSERT_TRUE(s.run(SetBudget{2.6}).ok);  // 64- and 96-wide rows: every layer at 2 bits or fewer
   s.wait_idle();
   snap = s.snapshot();
   ASSERT_EQ(snap->evals.size(), 2u);
@@ -184,8 +187,8 @@ TEST(InspectSession, SaveModelWritesTheChosenFormats) {
   test::TempDir dir;
   Session s(quiet());
   ASSERT_TRUE(s.run(tiny_open(test::fresh_seed(), false)).ok);
-  ASSERT_TRUE(s.run(parse_command("bits blk.1.w3 2")).ok);
-  ASSERT_TRUE(s.run(parse_command("rotate blk.0.wq on")).ok);
+  ASSERT_TRUE(s.run(parse_command("bits layers.1.w3 2")).ok);
+  ASSERT_TRUE(s.run(parse_command("rotate layers.0.wq both")).ok);
   const std::string path = dir.file("q.blq");
   const Status st = s.run(parse_command("save-model " + path));
   ASSERT_TRUE(st.ok) << st.message;
@@ -194,7 +197,9 @@ TEST(InspectSession, SaveModelWritesTheChosenFormats) {
   EXPECT_EQ(c.model.layers[0].linear(model::Linear::W1).weight.layout.format, quant::Format::Q4);
   EXPECT_TRUE(c.model.layers[0].linear(model::Linear::Wq).has_input_rotation);
   EXPECT_EQ(c.model.token_embedding.layout.format, quant::Format::F32);
-  EXPECT_EQ(c.metadata.recipe["layers"][7 + 6]["format"], "q2");
+  EXPECT_EQ(c.metadata.recipe["layers"][7 + 6]["name"], "layers.1.w3");
+  EXPECT_EQ(c.metadata.recipe["layers"][7 + 6]["bits"], 2);
+  EXPECT_EQ(c.metadata.recipe["layers"][0]["rotation"], "both");
   // The saved model computes what the session evaluated.
   const auto snap = s.snapshot();
   EXPECT_NEAR(c.model.linear_bpw(), snap->linear_bpw, 1e-9);
@@ -222,7 +227,7 @@ TEST(InspectSession, OpensTheBundledModel) {
   const auto snap = s.snapshot();
   ASSERT_EQ(snap->layers.size(), 42u);
   EXPECT_EQ(snap->config.dim, 288u);
-  EXPECT_EQ(snap->calibration_source, "64 tokens of chapter_1.txt");
+  EXPECT_EQ(snap->calibration_source, "64 tokens of chapter_1.txt");  // and BOS
   EXPECT_EQ(snap->eval_source, "64 tokens of chapter_2.txt");
   ASSERT_EQ(snap->evals.size(), 1u);
   // q4 g64 RTN of the block linears: near llama.cpp's Q4_0 (KL 0.31, top-1 65% on chapters 1-20);

@@ -14,8 +14,8 @@ TEST(InspectorScript, ParsesEveryStep) {
   const auto steps = parse_script(
       "# a comment\n"
       "\n"
-      "select blk.0.wq\n"
-      "  bits blk.0.wq 2  \n"
+      "select layers.0.wq\n"
+      "  bits layers.0.wq 2  \n"
       "wait\n"
       "frames 3\n"
       "screenshot out/a b.png\n"
@@ -29,9 +29,9 @@ TEST(InspectorScript, ParsesEveryStep) {
       "s.txt");
   ASSERT_EQ(steps.size(), 12u);
   EXPECT_EQ(steps[0].kind, ScriptStep::Kind::Command);
-  EXPECT_EQ(std::get<inspect::SelectLayer>(steps[0].command).layer, "blk.0.wq");
+  EXPECT_EQ(std::get<inspect::SelectLayer>(steps[0].command).layer, "layers.0.wq");
   EXPECT_EQ(steps[0].line, 3);
-  EXPECT_EQ(steps[1].text, "bits blk.0.wq 2");
+  EXPECT_EQ(steps[1].text, "bits layers.0.wq 2");
   EXPECT_EQ(steps[2].kind, ScriptStep::Kind::Wait);
   EXPECT_EQ(steps[3].frames, 3);
   EXPECT_EQ(steps[4].kind, ScriptStep::Kind::Screenshot);
@@ -53,7 +53,7 @@ TEST(InspectorScript, BadLinesNameTheFileAndLine) {
       {"wait now", "s.txt: line 1: wait takes no argument"},
       {"scope everything", "s.txt: line 1: scope is tensor, row, column or group"},
       {"focus 3", "s.txt: line 1: focus takes ROW COL"},
-      {"\n\nbits blk.0.wq 7", "s.txt: line 3: "},
+      {"\n\nbits method layers.0.wq q7", "s.txt: line 3: "},
   };
   for (const auto& [text, want] : bad) {
     try {

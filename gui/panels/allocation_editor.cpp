@@ -29,16 +29,6 @@ std::vector<uint32_t> bit_choices(quant::Method m) {
   }
 }
 
-// The layers an edit applies to: the selected one, its linear in every block, its block, or all.
-std::string edit_target(const inspect::LayerRow& r, int scope) {
-  switch (scope) {
-    case 1: return "layers.*." + std::string(model::linear_name(r.ref.linear));
-    case 2: return "layers." + std::to_string(r.ref.block) + ".*";
-    case 3: return "*";
-    default: return r.name;
-  }
-}
-
 void layer_controls(const inspect::Snapshot& s, UiState& ui, const CommandSink& send) {
   if (s.selected < 0) return;
   const inspect::LayerRow& r = s.layers[size_t(s.selected)];
@@ -103,6 +93,16 @@ void progress_line(const inspect::Progress& p, UiState& ui) {
 
 }  // namespace
 
+// The layers an edit applies to: the selected one, its linear in every block, its block, or all.
+std::string edit_target(const inspect::LayerRow& r, int scope) {
+  switch (scope) {
+    case 1: return "layers.*." + std::string(model::linear_name(r.ref.linear));
+    case 2: return "layers." + std::to_string(r.ref.block) + ".*";
+    case 3: return "*";
+    default: return r.name;
+  }
+}
+
 void allocation_editor(const inspect::Snapshot& s, const inspect::Progress& p, UiState& ui, const CommandSink& send,
                        PanelArea area) {
   if (!begin_panel("Bit allocation", area, ui)) return end_panel();
@@ -117,7 +117,7 @@ void allocation_editor(const inspect::Snapshot& s, const inspect::Progress& p, U
     if (s.budget_bpw > 0) ui.budget = float(s.budget_bpw);
   }
   ImGui::SetNextItemWidth(-150);
-  ImGui::SliderFloat("budget (bpw)", &ui.budget, 2.0f, 8.5f, "%.2f");
+  ImGui::SliderFloat("budget (bpw)", &ui.budget, 1.5f, 8.5f, "%.2f");
   if (ImGui::IsItemDeactivatedAfterEdit()) send(inspect::SetBudget{double(ui.budget)});
   ImGui::SameLine();
   if (ImGui::Button("Apply")) send(inspect::SetBudget{double(ui.budget)});

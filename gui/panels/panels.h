@@ -2,6 +2,8 @@
 // commands through the sink; none touches the session or Vulkan directly.
 #pragma once
 
+#include <string>
+
 #include "inspect/snapshot.h"
 #include "ui_state.h"
 
@@ -24,5 +26,12 @@ void allocation_editor(const inspect::Snapshot& s, const inspect::Progress& p, U
 void live_evaluation(const inspect::Snapshot& s, UiState& ui, const CommandSink& send, PanelArea area);
 void generation(const inspect::Snapshot& s, UiState& ui, const CommandSink& send, PanelArea area);
 void status_bar(const inspect::Snapshot& s, const inspect::Progress& p, UiState& ui, PanelArea area);
+
+// The layer name or pattern an edit of row `r` applies to under ui.edit_scope.
+std::string edit_target(const inspect::LayerRow& r, int scope);
+// Keyboard shortcuts (ignored while a text field has the keyboard): Up/Down select the previous or
+// next layer, 2/3/4/8 set the bits of the edit target, [ and ] move the budget by 0.25 bpw and
+// apply it, Ctrl+Z undoes.
+void shortcuts(const inspect::Snapshot& s, UiState& ui, const CommandSink& send);
 
 }  // namespace bitlens::gui
