@@ -162,7 +162,7 @@ TEST(InspectorApp, ScriptedSessionUnderXvfb) {
     EXPECT_GT(b[m].get<double>(), 3 * a[m].get<double>()) << m;  // 2 bits: a 5x coarser grid
   for (size_t i = 0; i < s0["layers"].size(); ++i)
     if (s0["layers"][i]["name"] != "layers.1.w2") {
-      EXPECT_EQ(s0["layers"][i]["output_mse"], s1["layers"][i]["output_mse"]);
+      EXPECT_EQ(s0["layers"][i]["output_error"], s1["layers"][i]["output_error"]);
     }
   EXPECT_EQ(s2["budget_bpw"], 2.5);
   EXPECT_LE(s2["linear_bpw"].get<double>(), 2.5 + 1e-9);

@@ -75,7 +75,7 @@ void expect_same_state(const Snapshot& a, const Snapshot& b) {
   EXPECT_EQ(a.detail, b.detail);
   EXPECT_EQ(specs(a), specs(b));
   ASSERT_EQ(a.layers.size(), b.layers.size());
-  for (size_t i = 0; i < a.layers.size(); ++i) EXPECT_EQ(a.layers[i].metrics.output_mse, b.layers[i].metrics.output_mse);
+  for (size_t i = 0; i < a.layers.size(); ++i) EXPECT_EQ(a.layers[i].metrics.output_error, b.layers[i].metrics.output_error);
   EXPECT_EQ(a.history.size(), b.history.size());
   EXPECT_EQ(a.edits, b.edits);
   EXPECT_EQ(a.budget_bpw, b.budget_bpw);
@@ -138,7 +138,6 @@ TEST(InspectSession, OpenPublishesEveryLayerWithItsErrors) {
   const auto m = layer_metrics(w.span(), quant::effective_weight(q), w.rows, w.cols, cal);
   EXPECT_DOUBLE_EQ(row.metrics.weight_error, m.weight_error);
   EXPECT_DOUBLE_EQ(row.metrics.output_error, m.output_error);
-  EXPECT_DOUBLE_EQ(row.metrics.output_mse, m.output_mse);
 }
 
 TEST(InspectSession, CommandsBeforeOpeningNeedAModel) {
@@ -212,7 +211,7 @@ TEST(InspectSession, SetBitsChangesThatLayerOnly) {
   EXPECT_LT(after->linear_bpw, before->linear_bpw);
   for (size_t i = 0; i < after->layers.size(); ++i)
     if (i != 5) {
-      EXPECT_EQ(after->layers[i].metrics.output_mse, before->layers[i].metrics.output_mse);
+      EXPECT_EQ(after->layers[i].metrics.output_error, before->layers[i].metrics.output_error);
     }
   EXPECT_EQ(after->history.size(), 2u);
   EXPECT_EQ(after->history.back().what, "layers.0.w2: rtn q2 g64");
@@ -259,7 +258,7 @@ TEST(InspectSession, GroupsOfLayersChangeAsOneEdit) {
     if (w2) {
       EXPECT_GT(snap->layers[i].metrics.output_error, 3 * before->layers[i].metrics.output_error);
     } else {
-      EXPECT_EQ(snap->layers[i].metrics.output_mse, before->layers[i].metrics.output_mse);
+      EXPECT_EQ(snap->layers[i].metrics.output_error, before->layers[i].metrics.output_error);
     }
   }
   EXPECT_EQ(snap->history.size(), 2u);
@@ -354,7 +353,7 @@ TEST(InspectSession, UndoRestoresEarlierStatesExactly) {
   const auto back = s.snapshot();
   EXPECT_EQ(specs(*back), specs(*start));
   for (size_t i = 0; i < back->layers.size(); ++i)
-    EXPECT_EQ(back->layers[i].metrics.output_mse, start->layers[i].metrics.output_mse);
+    EXPECT_EQ(back->layers[i].metrics.output_error, start->layers[i].metrics.output_error);
   EXPECT_EQ(back->linear_bpw, start->linear_bpw);
   EXPECT_EQ(back->edits, 4u);  // undos are edits of the log too
   expect_error(s, Undo{}, "nothing to undo");

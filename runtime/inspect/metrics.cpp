@@ -28,7 +28,6 @@ LayerMetrics layer_metrics(std::span<const float> w, std::span<const float> w_ef
   m.saliency_error = sqrt_ratio(quant::weighted_error(w, w_eff, rows, cols, by_saliency),
                                 quant::weighted_error(w, zero, rows, cols, by_saliency));
   if (cal.sample_rows) m.output_error = quant::relative_output_error(w, w_eff, rows, cols, cal.sample, cal.sample_rows);
-  if (cal.has_hessian()) m.output_mse = quant::output_error(w, w_eff, rows, cols, cal.hessian);
   return m;
 }
 

@@ -41,7 +41,6 @@ nlohmann::json snapshot_json(const Snapshot& s) {
     l["weight_error"] = row.metrics.weight_error;
     l["output_error"] = row.metrics.output_error;
     l["saliency_error"] = row.metrics.saliency_error;
-    l["output_mse"] = row.metrics.output_mse;
   }
   j["history"] = nlohmann::json::array();
   for (const HistoryEntry& h : s.history) j["history"].push_back(h.what);
