@@ -74,6 +74,15 @@ struct ImGuiContextGuard {
   }
 };
 
+inspect::SessionOptions session_options(const AppOptions& o) {
+  inspect::SessionOptions s;
+  if (o.quick_candidates)
+    s.candidates = [](uint32_t rows, uint32_t cols, const quant::Calibration*) {
+      return quant::default_candidates(rows, cols, nullptr);
+    };
+  return s;
+}
+
 std::string file_name_of(const std::string& panel) {
   std::string s;
   for (char c : panel) s += c == ' ' ? '-' : char(std::tolower(static_cast<unsigned char>(c)));
@@ -87,7 +96,8 @@ class App {
         window_(o.width, o.height),
         gpu_(presenting_context_options(vk::ContextOptions::from_env())),
         imgui_(window_.handle),
-        vkwin_(gpu_.ctx(), window_.handle) {
+        vkwin_(gpu_.ctx(), window_.handle),
+        session_(session_options(o)) {
     if (!o.script.empty()) script_ = load_script(o.script);
     for (const std::string& f : {o.model_path, o.calibration_text, o.evaluation_text})
       if (!file_exists(f)) throw FileError(f, "not found (scripts/fetch_data.sh fetches the model and the texts)");

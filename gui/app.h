@@ -16,6 +16,10 @@ struct AppOptions {
   std::string screenshot;      // PNG of the last frame, written when the app ends
   int frames = 0;              // leave after this many frames once the model is open (0: run on)
   int width = 1280, height = 800;
+  // Allocation candidates without the calibration-based methods (GPTQ, SliM-LLM, PTQ1.61): main's
+  // default_candidates with no calibration, round-to-nearest at every width, ternary, trit-planes.
+  // Measuring them is several times quicker on a slow CPU.
+  bool quick_candidates = false;
 };
 
 // Runs the app until its window closes, the script quits or the frame limit is reached. Returns the

@@ -7,6 +7,8 @@
 //   --screenshot FILE               write the last frame as PNG when the app ends
 //   --frames N                      end after N frames once the model is open
 //   --size WxH                      window size (default 1280x800)
+//   --quick-candidates              allocate among round-to-nearest, ternary and trit-plane
+//                                   candidates only (no GPTQ, SliM-LLM, PTQ1.61): quicker budgets
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -19,7 +21,7 @@ namespace {
 
 const char* kUsage =
     "usage: bitlens-inspect [--model FILE] [--tokenizer FILE] [--calibration-text FILE] [--eval-text FILE]\n"
-    "                       [--script FILE] [--screenshot FILE] [--frames N] [--size WxH]\n";
+    "                       [--script FILE] [--screenshot FILE] [--frames N] [--size WxH] [--quick-candidates]\n";
 
 int to_int(const std::string& s, const char* what) {
   size_t used = 0;
@@ -48,6 +50,7 @@ bitlens::gui::AppOptions parse(int argc, char** argv) {
     else if (a == "--script") o.script = value();
     else if (a == "--screenshot") o.screenshot = value();
     else if (a == "--frames") o.frames = to_int(value(), "frame count");
+    else if (a == "--quick-candidates") o.quick_candidates = true;
     else if (a == "--size") {
       const std::string v = value();
       const size_t x = v.find('x');

@@ -21,7 +21,7 @@ panels $out/panels
 screenshot $out/inspector.png
 quit
 SCRIPT
-cmd=(./build/gui/bitlens-inspect --size 1280x800 --script "$out/script.txt")
+cmd=(./build/gui/bitlens-inspect --size 1280x800 --quick-candidates --script "$out/script.txt")
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
   xvfb-run -a -s '-screen 0 1280x800x24' "${cmd[@]}"
 else

@@ -120,7 +120,7 @@ TEST(InspectorApp, ScriptedSessionUnderXvfb) {
   const std::string data = std::string(BITLENS_SOURCE_DIR) + "/data";
   std::string cmd = std::string(BITLENS_INSPECT) + " --model " + data + "/stories15M.bin --tokenizer " + data +
                     "/tokenizer.bin --calibration-text " + data + "/texts/moby-dick/chapter_1.txt --eval-text " + data +
-                    "/texts/moby-dick/chapter_2.txt --script " + d + "/script.txt > " + d + "/log.txt 2>&1";
+                    "/texts/moby-dick/chapter_2.txt --quick-candidates --script " + d + "/script.txt > " + d + "/log.txt 2>&1";
   if (!display) cmd = "xvfb-run -a -s '-screen 0 1280x800x24' " + cmd;
   const int rc = std::system(cmd.c_str());
   ASSERT_EQ(rc, 0) << cmd << "\n" << bitlens::read_text_file(d + "/log.txt");
