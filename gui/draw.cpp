@@ -44,6 +44,19 @@ std::string text_printf(const char* fmt, ...) {
   return buf;
 }
 
+void text_elided(const std::string& text, const ImVec4* colour) {
+  const float width = ImGui::GetContentRegionAvail().x;
+  std::string shown = text;
+  if (ImGui::CalcTextSize(text.c_str()).x > width) {
+    while (!shown.empty() && ImGui::CalcTextSize((shown + "...").c_str()).x > width) shown.pop_back();
+    shown += "...";
+  }
+  ImGui::PushStyleColor(ImGuiCol_Text, colour ? *colour : ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+  ImGui::TextUnformatted(shown.c_str());
+  ImGui::PopStyleColor();
+  if (shown != text && ImGui::IsItemHovered()) ImGui::SetTooltip("%s", text.c_str());
+}
+
 PlotFrame plot_frame(ImDrawList* dl, ImVec2 p0, ImVec2 p1, float lo, float hi, const char* value_format) {
   const float margin = 46.0f;
   PlotFrame f{{p0.x + margin, p0.y}, p1, lo, hi > lo ? hi : lo + 1.0f};

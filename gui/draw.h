@@ -17,6 +17,10 @@ const char* metric_name(int metric);
 
 std::string text_printf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
+// Text that ends with "..." where it would pass the right edge of the window (no clipped lines);
+// the full text is the tooltip of a shortened one. Greyed unless a colour is given.
+void text_elided(const std::string& text, const ImVec4* colour = nullptr);
+
 // Draws a plot frame into [p0, p1], ticks and labels on the left for values lo..hi, and returns
 // the inner rectangle (left margin for labels).
 struct PlotFrame {

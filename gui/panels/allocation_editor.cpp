@@ -33,7 +33,8 @@ void layer_controls(const inspect::Snapshot& s, UiState& ui, const CommandSink& 
   if (s.selected < 0) return;
   const inspect::LayerRow& r = s.layers[size_t(s.selected)];
   const quant::LinearSpec& spec = r.spec;
-  ImGui::Text("%s  %ux%u  %s  %.3f bpw", r.name.c_str(), r.rows, r.cols, spec.describe().c_str(), r.bpw);
+  text_elided(text_printf("%s  %ux%u  %s  %.3f bpw", r.name.c_str(), r.rows, r.cols, spec.describe().c_str(), r.bpw),
+              &ImGui::GetStyle().Colors[ImGuiCol_Text]);
   const char* scopes[] = {"this layer", "this linear, every block", "this block", "every layer"};
   ImGui::SetNextItemWidth(190);
   ImGui::Combo("apply to", &ui.edit_scope, scopes, 4);
@@ -55,7 +56,6 @@ void layer_controls(const inspect::Snapshot& s, UiState& ui, const CommandSink& 
     ImGui::EndCombo();
   }
   ImGui::EndDisabled();
-  ImGui::SameLine();
   const bool grouped = spec.method != quant::Method::Float && spec.method != quant::Method::Ptq161;
   ImGui::BeginDisabled(!grouped);
   ImGui::SetNextItemWidth(60);

@@ -1,5 +1,5 @@
-// Layer browser: every block linear layer with its shape, quantization, stored size, bpw and the
-// three errors, sortable by any column; clicking a row selects the layer.
+// Layer browser: every block linear layer with its shape, quantization, bpw and the three errors,
+// sortable by any column; clicking a row selects the layer.
 #include <algorithm>
 #include <numeric>
 #include <string>
@@ -11,19 +11,26 @@ namespace bitlens::gui {
 
 namespace {
 
-enum Column { kName = 0, kShape, kSpec, kBytes, kBpw, kWeightErr, kOutputErr, kSaliencyErr, kColumns };
+enum Column { kName = 0, kShape, kSpec, kBpw, kWeightErr, kOutputErr, kSaliencyErr, kColumns };
 
 double sort_key(const inspect::LayerRow& r, int column) {
   switch (column) {
     case kShape: return double(r.rows) * r.cols;
     case kSpec: return double(uint32_t(r.spec.method)) * 1e4 + r.spec.bits * 1e3 + r.spec.group_size + double(r.spec.rotation) / 4;
-    case kBytes: return double(r.bits);
     case kBpw: return r.bpw;
     case kWeightErr: return r.metrics.weight_error;
     case kOutputErr: return r.metrics.output_error;
     case kSaliencyErr: return r.metrics.saliency_error;
     default: return r.ref.index();
   }
+}
+
+// LinearSpec::describe() with the rotation shortened to fit the table: "rtn q3 g128 rot".
+std::string short_spec(const quant::LinearSpec& spec) {
+  quant::LinearSpec plain = spec;
+  plain.rotation = quant::RotationMode::None;
+  const char* rot[] = {"", " rot-in", " rot"};
+  return plain.describe() + rot[uint32_t(spec.rotation)];
 }
 
 // The error as text over a faint bar whose length is the error relative to the column's largest.
@@ -44,7 +51,7 @@ void layer_browser(const inspect::Snapshot& s, UiState& ui, const CommandSink& s
     ImGui::TextDisabled("No model is open.");
     return end_panel();
   }
-  ImGui::TextDisabled("relative errors: weight, output (calibration inputs), saliency-weighted");
+  text_elided("relative errors: weight, output (calibration sample), saliency-weighted");
   const ImGuiTableFlags flags = ImGuiTableFlags_Sortable | ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV |
                                 ImGuiTableFlags_ScrollY | ImGuiTableFlags_Resizable;
   ImGui::PushStyleVar(ImGuiStyleVar_CellPadding, {3, 1});
@@ -63,8 +70,7 @@ void layer_browser(const inspect::Snapshot& s, UiState& ui, const CommandSink& s
   }
   ImGui::TableSetupColumn("layer", fixed | ImGuiTableColumnFlags_DefaultSort, name_w);
   ImGui::TableSetupColumn("shape", fixed, std::max(shape_w, width("shape")));
-  ImGui::TableSetupColumn("quantization", fixed, width("gptq q8 g128 rot=both"));
-  ImGui::TableSetupColumn("KB", fixed, width("000.0") + 8);
+  ImGui::TableSetupColumn("quantization", fixed, width("tritplane g64 rot"));
   ImGui::TableSetupColumn("bpw", fixed, width("0.00"));
   ImGui::TableSetupColumn("w.err", err);
   ImGui::TableSetupColumn("out.err", err);
@@ -96,9 +102,7 @@ void layer_browser(const inspect::Snapshot& s, UiState& ui, const CommandSink& s
     ImGui::TableNextColumn();
     ImGui::Text("%ux%u", r.rows, r.cols);
     ImGui::TableNextColumn();
-    ImGui::TextUnformatted(r.spec.describe().c_str());
-    ImGui::TableNextColumn();
-    ImGui::Text("%.1f", double(r.bits) / 8e3);
+    ImGui::TextUnformatted(short_spec(r.spec).c_str());
     ImGui::TableNextColumn();
     ImGui::Text("%.2f", r.bpw);
     ImGui::TableNextColumn();

@@ -31,7 +31,7 @@ void live_evaluation(const inspect::Snapshot& s, UiState& ui, const CommandSink&
   ImGui::SameLine();
   ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(kTop1Color), "top-1 %.1f%%", last.top1 * 100);
   ImGui::SameLine();
-  ImGui::TextDisabled("at %.2f bpw; %s", last.linear_bpw, s.eval_source.c_str());
+  text_elided(text_printf("at %.2f bpw; %s", last.linear_bpw, s.eval_source.c_str()));
 
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const ImVec2 p0 = ImGui::GetCursorScreenPos(), avail = ImGui::GetContentRegionAvail();

@@ -76,8 +76,8 @@ void saliency_map(const inspect::Snapshot& s, UiState& ui, const CommandSink&, P
   ImGui::SameLine();
   if (ImGui::Button("reset view")) reset_view(d, ui);
   ImGui::SameLine();
-  ImGui::TextDisabled("%s  s = w^2 E[x^2]  %.0fx", s.layers[d.layer].name.c_str(),
-                      double(float(d.cols) / ui.view_cols));
+  text_elided(text_printf("%s  %.0fx  s = w^2 E[x^2]", s.layers[d.layer].name.c_str(),
+                          double(float(d.cols) / ui.view_cols)));
 
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const ImVec2 avail = ImGui::GetContentRegionAvail();
@@ -142,8 +142,8 @@ void saliency_map(const inspect::Snapshot& s, UiState& ui, const CommandSink&, P
     ui.view_row0 = std::clamp(ui.view_row0 - delta.y / size.y * ui.view_rows, 0.0f, float(d.rows) - ui.view_rows);
   }
   ImGui::SetCursorScreenPos({p0.x, p1.y + 2});
-  ImGui::TextDisabled("input channel ->   %u x %u, %zu salient channels marked", d.rows, d.cols,
-                      d.salient_channels.size());
+  text_elided(text_printf("input channel ->  %u x %u, %zu salient channels marked", d.rows, d.cols,
+                          d.salient_channels.size()));
   end_panel();
 }
 

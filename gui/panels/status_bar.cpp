@@ -18,10 +18,11 @@ void status_bar(const inspect::Snapshot& s, const inspect::Progress& p, UiState&
     ImGui::TextUnformatted("bitlens inspector  |  no model open");
   ImGui::SameLine();
   if (p.busy) {
-    ImGui::TextColored({1.0f, 0.8f, 0.3f, 1.0f}, "|  %s %.0f%%", p.task.c_str(), double(p.fraction * 100));
+    const ImVec4 c(1.0f, 0.8f, 0.3f, 1.0f);
+    text_elided(text_printf("|  %s %.0f%%", p.task.c_str(), double(p.fraction * 100)), &c);
   } else if (!ui.message.empty()) {
     const ImVec4 c = ui.message_is_error ? ImVec4(1.0f, 0.45f, 0.4f, 1.0f) : ImVec4(0.6f, 0.85f, 0.6f, 1.0f);
-    ImGui::TextColored(c, "|  %s", ui.message.c_str());
+    text_elided("|  " + ui.message, &c);
   }
   ImGui::End();
 }

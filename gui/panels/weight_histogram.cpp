@@ -95,9 +95,9 @@ void weight_histogram(const inspect::Snapshot& s, UiState& ui, const CommandSink
   const auto& c = ui.hist_cache;
   ImGui::SameLine();
   if (ui.scope == inspect::Scope::Tensor)
-    ImGui::TextDisabled("%s", s.layers[d.layer].name.c_str());
+    text_elided(s.layers[d.layer].name);
   else
-    ImGui::TextDisabled("row %u, col %u (click the map)", c.row, c.col);
+    text_elided(text_printf("row %u, col %u (click the map)", c.row, c.col));
   const float height = std::max(40.0f, (ImGui::GetContentRegionAvail().y - 22) / 3.0f - 4);
   const bool group_scope = ui.scope == inspect::Scope::Group;
   const std::vector<float>* levels = group_scope && !c.levels.empty() ? &c.levels : nullptr;
