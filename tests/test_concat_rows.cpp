@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "gpu_test.h"
+#include "quant/lowbit_bench_weights.h"
 #include "quant/packing.h"
 
 using namespace bitlens;
@@ -21,7 +22,8 @@ TEST(ConcatRows, EqualsPackingTheStackedMatrix) {
   const uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   const uint32_t cols = 100, rows[] = {16, 8, 13};  // the last part ends in a partial tile
-  for (const auto& info : all_formats())
+  for (const auto& info : all_formats()) {
+    if (info.kind == FormatKind::LowBit) continue;  // never stacked: RefusesLowBitFormats
     for (uint32_t g : info.grouped ? supported_group_sizes() : std::vector<uint32_t>{0}) {
       std::vector<float> all;
       std::vector<PackedMatrix> parts;
@@ -35,6 +37,7 @@ TEST(ConcatRows, EqualsPackingTheStackedMatrix) {
       EXPECT_EQ(stacked.layout.rows, 37u);
       EXPECT_EQ(stacked.words, ref.words) << info.name << " g" << g;
     }
+  }
 }
 
 TEST(ConcatRows, RefusesMismatchedParts) {
@@ -47,6 +50,14 @@ TEST(ConcatRows, RefusesMismatchedParts) {
   EXPECT_THROW(concat_rows({&q4, &narrow}), Error);
   EXPECT_FALSE(can_concat_rows({&partial, &partial}));  // the first part ends in a partial tile
   EXPECT_THROW(concat_rows({}), Error);
+}
+
+TEST(ConcatRows, RefusesLowBitFormats) {
+  for (Format f : {Format::Mixed, Format::Ptq161, Format::Ternary, Format::TritPlane}) {
+    const PackedMatrix m = lowbit_bench_weights(f, 16, 64);
+    EXPECT_FALSE(can_concat_rows({&m, &m})) << format_info(f).name;
+    EXPECT_THROW(concat_rows({&m, &m}), Error) << format_info(f).name;
+  }
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "kernels/embedding.h"
 #include "kernels/matmul.h"
 #include "op_test_util.h"
+#include "quant/lowbit_bench_weights.h"
 #include "quant/packing.h"
 
 using namespace bitlens;
@@ -35,14 +36,17 @@ std::string case_name(const ::testing::TestParamInfo<Case>& info) {
 
 std::vector<Case> all_cases() {
   std::vector<Case> cases;
-  for (const auto& f : all_formats())
+  for (const auto& f : all_formats()) {
+    if (f.kind == FormatKind::LowBit) continue;  // tables are float or group formats: RefusesLowBitTables
     for (uint32_t g : f.grouped ? supported_group_sizes() : std::vector<uint32_t>{0})
       for (auto [vocab, dim] : {std::pair{37u, 100u}, std::pair{300u, 288u}, std::pair{9u, 6u}})
         cases.push_back({f.format, g, vocab, dim});
+  }
   return cases;
 }
 
 class EmbeddingKernel : public test::GpuTest, public ::testing::WithParamInterface<Case> {};
+class EmbeddingKernelRefusal : public test::GpuTest {};
 
 TEST_P(EmbeddingKernel, MatchesDequantizedRows) {
   const Case c = GetParam();
@@ -88,6 +92,14 @@ TEST_P(EmbeddingKernel, MatchesDequantizedRows) {
     const uint32_t t = uint32_t((i - offset) / stride), k = uint32_t((i - offset) % stride);
     const size_t ri = size_t(ids[t]) * c.dim + k;
     ASSERT_NEAR(got[i], ref[ri], tol[ri]) << "token " << t << " (id " << ids[t] << ") column " << k;
+  }
+}
+
+TEST_F(EmbeddingKernelRefusal, RefusesLowBitTables) {
+  const vk::Buffer tokens(ctx(), 64), out(ctx(), 4096);
+  for (Format f : {Format::Mixed, Format::Ptq161, Format::Ternary, Format::TritPlane}) {
+    const kernels::GpuMatrix table(gpu(), lowbit_bench_weights(f, 16, 64));
+    EXPECT_THROW(kernels::EmbeddingLookup(gpu(), table, tokens, out), UnsupportedError) << format_info(f).name;
   }
 }
 

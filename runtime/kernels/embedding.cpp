@@ -13,6 +13,10 @@ EmbeddingLookup::EmbeddingLookup(Gpu& gpu, const GpuMatrix& table, const vk::Buf
     : table_(&table), tokens_bytes_(tokens.size()), out_bytes_(out.size()) {
   const auto texel = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
   const auto storage = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+  const quant::FormatInfo& info = quant::format_info(table.layout().format);
+  if (info.kind == quant::FormatKind::LowBit)
+    throw UnsupportedError(std::string("embedding: a token table in ") + info.name +
+                           " is not supported (use a float or group format)");
   kernel_ = &gpu.kernel(std::string("embedding_") + quant::format_info(table.layout().format).name,
                         {texel, storage, storage}, sizeof(EmbeddingParams));
   set_ = vk::DescriptorSet(gpu.ctx(), *kernel_,

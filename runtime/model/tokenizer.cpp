@@ -27,6 +27,12 @@ Tokenizer::Tokenizer(std::vector<std::string> pieces, std::vector<float> scores,
                                  std::to_string(scores_.size()) + " scores and " + std::to_string(types_.size()) +
                                  " token types");
   if (bos_ >= n || eos_ >= n) throw FileError(source_, "BOS or EOS id lies outside the vocabulary");
+  // BOS and EOS never stand for text, whatever piece a vocabulary gives them.
+  for (uint32_t id : {bos_, eos_}) {
+    if (types_[id] == TokenType::Byte)
+      throw FileError(source_, "BOS/EOS id " + std::to_string(id) + " is a byte token");
+    types_[id] = TokenType::Control;
+  }
   byte_token_.fill(-1);
   for (uint32_t id = 0; id < n; ++id) {
     switch (types_[id]) {

@@ -136,6 +136,9 @@ std::vector<float> dequantize(const PackedMatrix& p) {
 bool can_concat_rows(const std::vector<const PackedMatrix*>& parts) {
   if (parts.empty()) return false;
   const PackedLayout& first = parts[0]->layout;
+  // Low-bit layouts carry per-matrix state (column widths, salient columns), so only float and
+  // group formats stack tile by tile.
+  if (format_info(first.format).kind == FormatKind::LowBit) return false;
   for (size_t i = 0; i < parts.size(); ++i) {
     const PackedLayout& l = parts[i]->layout;
     if (l.format != first.format || l.cols != first.cols || l.group_size != first.group_size) return false;
