@@ -159,6 +159,14 @@ TEST(InspectSession, GenerateSideBySide) {
     EXPECT_EQ(s.snapshot()->version, before->version);
   }
   ASSERT_TRUE(s.run(tiny_open(test::fresh_seed(), true)).ok);
+  s.wait_idle();
+  {
+    const auto before = s.snapshot();
+    const Status st = s.run(Generate{"", 5});
+    EXPECT_FALSE(st.ok);
+    EXPECT_NE(st.message.find("prompt is empty"), std::string::npos) << st.message;
+    EXPECT_EQ(s.snapshot()->version, before->version);
+  }
   ASSERT_TRUE(s.run(SetBudget{2.6}).ok);
   const Status st = s.run(Generate{"ab", 12});
   ASSERT_TRUE(st.ok) << st.message;
