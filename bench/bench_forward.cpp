@@ -1,5 +1,5 @@
 // Whole-model benchmarks of the Vulkan forward pass (Google Benchmark, registered beside
-// bench_kernels.cpp) on a model with the bundled model's shapes (stories15M: dim 288, hidden 768,
+// the kernel benchmarks) on a model with the bundled model's shapes (stories15M: dim 288, hidden 768,
 // 6 layers, 6 heads, vocab 32000, context 256, shared classifier) and generated weights, in fp32,
 // q4 and q2 (group 64, embedding in the same format):
 //   forward/decode/<fmt>:   tokens/s of one-token steps over all 256 positions (tok_per_s)

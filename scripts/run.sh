@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
-# The README's main command: installs what is missing, fetches the model and texts, builds, and
-# runs the kernel benchmark on the chosen Vulkan device; with a display, it then opens the inspector
-# on the bundled model.
+# The README's main command: installs what is missing, fetches the model and texts, builds,
+# quantizes the bundled model (stories15M) with GPTQ to 4 bits, compares it with fp32 on Moby Dick,
+# generates text with it on the Vulkan device, and opens the inspector where a display exists.
+# Environment: BITLENS_BITS (default 4), BITLENS_DEVICE (device index or name).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 ./scripts/build.sh
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
-./build/bench/bitlens_bench --benchmark_filter='288|768' --benchmark_min_time=0.05
-if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
-  echo "run.sh: no display (DISPLAY and WAYLAND_DISPLAY are unset): not opening the inspector"
+bits=${BITLENS_BITS:-4}
+out=data/stories15M-gptq-q${bits}.blq
+bitlens=./build/runtime/bitlens
+echo "== quantizing data/stories15M.bin to $bits bits (GPTQ, groups of 64) -> $out"
+"$bitlens" quantize data/stories15M.bin --method gptq --bits "$bits" --group 64 --eval 8 -o "$out"
+echo "== generating with $out on Vulkan"
+"$bitlens" run "$out" --tokenizer data/tokenizer.bin --backend vulkan -p "Once upon a time" -n 120
+if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  echo "(no display, DISPLAY and WAYLAND_DISPLAY unset: the inspector, build/gui/bitlens-inspect, is not opened)"
 elif [ ! -x build/gui/bitlens-inspect ]; then
-  echo "run.sh: build/gui/bitlens-inspect was not built (GLFW or Dear ImGui missing): not opening the inspector"
+  echo "(build/gui/bitlens-inspect was not built, GLFW or Dear ImGui missing: the inspector is not opened)"
 else
+  echo "== opening the inspector (docs/INSPECTOR.md)"
   ./build/gui/bitlens-inspect
 fi

@@ -1,14 +1,20 @@
 // Packed mat-vec y = W_hat x for decode (batch 1). Two strategies, chosen per device:
 //  X_UBO (CPU devices such as lavapipe): each invocation owns TPI tiles of 8 rows and walks all of
 //    K; x comes from a uniform buffer with uniform indices, so it is loaded once and reused by
-//    8*TPI rows, and group parameters are fetched once per group.
-//  otherwise (GPUs): a subgroup owns one tile, its lanes split the chunks, a subgroup sum finishes.
+//    8*TPI rows, and group parameters are fetched once per group. Q2 and Q3 decode through
+//    subgroup lookup tables (LUT, include/weights.glsl).
+//  otherwise (GPUs): a workgroup owns one tile and its subgroups split K. Lane l of a subgroup
+//    takes row l % 8 of the tile and every (subgroups * lanes / 8)-th chunk, so the lanes of a
+//    subgroup read consecutive texels (4 consecutive tile-chunks for 32 lanes and Q4); subgroup
+//    sums and a small shared-memory sum across subgroups finish each row.
 //! variant matvec_cpu_q2 FORMAT_Q2 X_UBO
 //! variant matvec_cpu_q3 FORMAT_Q3 X_UBO
 //! variant matvec_cpu_q4 FORMAT_Q4 X_UBO
 //! variant matvec_cpu_q8 FORMAT_Q8 X_UBO
 //! variant matvec_cpu_f16 FORMAT_F16 X_UBO
 //! variant matvec_cpu_f32 FORMAT_F32 X_UBO
+//! variant matvec_lut_q2 FORMAT_Q2 X_UBO LUT
+//! variant matvec_lut_q3 FORMAT_Q3 X_UBO LUT
 //! variant matvec_q2 FORMAT_Q2
 //! variant matvec_q3 FORMAT_Q3
 //! variant matvec_q4 FORMAT_Q4
@@ -19,6 +25,9 @@
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
+#ifdef LUT
+#extension GL_KHR_shader_subgroup_shuffle : require
+#endif
 
 #include "params/matmul.h"
 #include "include/weights.glsl"
@@ -68,9 +77,10 @@ void store(uint tile, uint i, float v) {
 
 #ifdef X_UBO
 void main() {
+  // Invocations past the last tile run on (clamped to the last tile) and store nothing: lookup
+  // tables need every lane of the subgroup.
   const uint tiles = (p.rows + TILE_ROWS - 1) / TILE_ROWS;
   const uint tile0 = gl_GlobalInvocationID.x * TPI;
-  if (tile0 >= tiles) return;
   float acc[TILE_ROWS * TPI];
   [[unroll]] for (uint i = 0; i < TILE_ROWS * TPI; ++i) acc[i] = 0.0;
 #if GROUPED
@@ -84,7 +94,7 @@ void main() {
       float sx;
       load_x(c, xv, sx);
       gsx += sx;
-      const XChunk xc = prescale_x(xv);
+      const XChunk xc = prepare_x(xv);
       [[unroll]] for (uint h = 0; h < TPI; ++h) {
         const uint tile = min(tile0 + h, tiles - 1);
         float d[TILE_ROWS];
@@ -105,7 +115,7 @@ void main() {
     vec4 xv[8];
     float sx;
     load_x(c, xv, sx);
-    const XChunk xc = prescale_x(xv);
+    const XChunk xc = prepare_x(xv);
     [[unroll]] for (uint h = 0; h < TPI; ++h) {
       const uint tile = min(tile0 + h, tiles - 1);
       float d[TILE_ROWS];
@@ -119,29 +129,40 @@ void main() {
       [[unroll]] for (uint i = 0; i < TILE_ROWS; ++i) store(tile0 + h, i, acc[h * TILE_ROWS + i]);
 }
 #else
+shared float partial[64][TILE_ROWS];  // per subgroup, per row of the tile
+
 void main() {
-  const uint tiles = (p.rows + TILE_ROWS - 1) / TILE_ROWS;
-  const uint tile = gl_WorkGroupID.x * (gl_WorkGroupSize.x / gl_SubgroupSize) + gl_SubgroupID;
-  if (tile >= tiles) return;  // uniform across the subgroup
-  float acc[TILE_ROWS];
-  [[unroll]] for (uint i = 0; i < TILE_ROWS; ++i) acc[i] = 0.0;
-  for (uint c = gl_SubgroupInvocationID; c < p.chunks; c += gl_SubgroupSize) {
+  const uint tile = gl_WorkGroupID.x;
+  const uint lanes = gl_SubgroupSize;  // a multiple of 8
+  const uint i = gl_SubgroupInvocationID % TILE_ROWS;
+  const uint slot = gl_SubgroupID * (lanes / TILE_ROWS) + gl_SubgroupInvocationID / TILE_ROWS;
+  const uint slots = gl_NumSubgroups * (lanes / TILE_ROWS);
+  float acc = 0.0;
+  for (uint c = slot; c < p.chunks; c += slots) {
     vec4 xv[8];
     float sx;
     load_x(c, xv, sx);
-    float d[TILE_ROWS];
-    tile_chunk_dot(tile * p.chunks + c, prescale_x(xv), d);
+    uint w[WPC];
+    row_words(tile * p.chunks + c, i, w);
+    const float d = words_dot(w, prepare_x(xv));
 #if GROUPED
-    vec2 dm[TILE_ROWS];
-    tile_group_params(p.params_texel, tile * p.groups + c / p.chunks_per_group, dm);
-    [[unroll]] for (uint i = 0; i < TILE_ROWS; ++i) acc[i] += dm[i].x * d[i] - dm[i].y * sx;
+    const uint word = p.params_texel * 4 + (tile * p.groups + c / p.chunks_per_group) * TILE_ROWS + i;
+    const vec2 dm = unpackHalf2x16(texelFetch(W, int(word / 4))[word % 4]);
+    acc += dm.x * d - dm.y * sx;
 #else
-    [[unroll]] for (uint i = 0; i < TILE_ROWS; ++i) acc[i] += d[i];
+    acc += d;
 #endif
   }
-  [[unroll]] for (uint i = 0; i < TILE_ROWS; ++i) {
-    const float s = subgroupAdd(acc[i]);
-    if (gl_SubgroupInvocationID == i) store(tile, i, s);
+  // Row sums over the subgroup, then over the subgroups.
+  [[unroll]] for (uint r = 0; r < TILE_ROWS; ++r) {
+    const float s = subgroupAdd(r == i ? acc : 0.0);
+    if (gl_SubgroupInvocationID == r) partial[gl_SubgroupID][r] = s;
+  }
+  barrier();
+  if (gl_LocalInvocationID.x < TILE_ROWS) {
+    float s = 0.0;
+    for (uint g = 0; g < gl_NumSubgroups; ++g) s += partial[g][gl_LocalInvocationID.x];
+    store(tile, gl_LocalInvocationID.x, s);
   }
 }
 #endif

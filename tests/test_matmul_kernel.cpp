@@ -1,6 +1,8 @@
 // Mat-vec and mat-mul kernels against the CPU reference, on fresh random inputs with poisoned
 // outputs, for every format, group size, shape class (rows not a multiple of the 8-row tile,
-// columns not a multiple of the 32-column chunk or of the group), batch and work strategy.
+// columns not a multiple of the 32-column chunk or of the group), batch and work strategy; and the
+// mat-vec work splits (MatMulTuning: mask or lookup-table decoding, workgroup size, tiles per
+// invocation, subgroups per tile) on a few shapes.
 //
 // Tolerance: |y - y_ref| <= 1e-5 * T + 1e-6 per element, where y_ref is accumulated in double from
 // the dequantized weights and T = sum_c (|scale * q * x| + |offset * x|) is the magnitude of the
@@ -54,15 +56,61 @@ std::vector<Case> all_cases() {
   return cases;
 }
 
-class MatMulKernel : public test::GpuTest, public ::testing::WithParamInterface<Case> {};
+// Runs case c on the device with the given mat-vec tuning and checks it against the reference.
+void check_case(kernels::Gpu& gpu, vk::Context& ctx, const Case& c, const kernels::MatMulTuning& tuning);
 
-TEST_P(MatMulKernel, MatchesCpuReference) {
-  const Case c = GetParam();
-  if (c.strategy == Strategy::TilePerSubgroup && !gpu().caps().subgroup_arithmetic) GTEST_SKIP();
+class MatMulFixture : public test::GpuTest {
+ protected:
+  void run(const Case& c, const kernels::MatMulTuning& tuning) {
+    if (c.strategy == Strategy::TilePerSubgroup && !gpu().caps().subgroup_arithmetic) GTEST_SKIP();
+    const Strategy saved = gpu().strategy();
+    gpu().set_strategy(c.strategy);
+    check_case(gpu(), ctx(), c, tuning);
+    gpu().set_strategy(saved);
+  }
+};
+
+class MatMulKernel : public MatMulFixture, public ::testing::WithParamInterface<Case> {};
+
+TEST_P(MatMulKernel, MatchesCpuReference) { run(GetParam(), {}); }
+
+INSTANTIATE_TEST_SUITE_P(AllFormats, MatMulKernel, ::testing::ValuesIn(all_cases()), case_name);
+
+struct TuningCase {
+  Case c;
+  kernels::MatMulTuning tuning;
+  std::string name;
+};
+
+std::vector<TuningCase> tuning_cases() {
+  const std::pair<const char*, kernels::MatMulTuning> tunings[] = {
+      {"masks", {0, 0, 0, false}},          {"local8_tpi1", {8, 1, 0, true}},   {"local32_tpi4", {32, 4, 0, true}},
+      {"local16_tpi3", {16, 3, 0, true}},    {"split1", {0, 0, 1, true}},        {"split8", {0, 0, 8, true}},
+      {"tokens8_tiles1", {0, 0, 0, true, 8, 1}}, {"tokens2_tiles4", {0, 0, 0, true, 2, 4}},
+      {"tokens3_tiles3", {0, 0, 0, true, 3, 3}}};
+  const std::pair<uint32_t, uint32_t> shapes[] = {{33, 129}, {288, 768}, {40, 4096}, {1000, 96}};
+  std::vector<TuningCase> cases;
+  for (Format f : {Format::Q2, Format::Q3, Format::Q4, Format::F16})
+    for (const auto& [tname, tuning] : tunings)
+      for (auto [rows, cols] : shapes) {
+        const Strategy strategy = tuning.subgroups_per_tile ? Strategy::TilePerSubgroup : Strategy::TilePerInvocation;
+        const uint32_t batch = tuning.batch_tokens ? 13 : 1;
+        const Case c{f, format_info(f).grouped ? 64u : 0u, rows, cols, batch, strategy};
+        cases.push_back({c, tuning, std::string(tname) + "_" + case_name({c, 0})});
+      }
+  return cases;
+}
+
+class MatMulTunings : public MatMulFixture, public ::testing::WithParamInterface<TuningCase> {};
+
+TEST_P(MatMulTunings, MatchesCpuReference) { run(GetParam().c, GetParam().tuning); }
+
+INSTANTIATE_TEST_SUITE_P(Splits, MatMulTunings, ::testing::ValuesIn(tuning_cases()),
+                         [](const auto& info) { return info.param.name; });
+
+void check_case(kernels::Gpu& gpu, vk::Context& ctx, const Case& c, const kernels::MatMulTuning& tuning) {
   const uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
-  const Strategy saved = gpu().strategy();
-  gpu().set_strategy(c.strategy);
 
   // Weights, packed, and the reference view of them.
   const auto w = test::random_normal(size_t(c.rows) * c.cols, seed, 0.05f);
@@ -84,23 +132,23 @@ TEST_P(MatMulKernel, MatchesCpuReference) {
     term_w.resize(w_hat.size());
     for (size_t i = 0; i < w_hat.size(); ++i) term_w[i] = std::abs(w_hat[i]);
   }
-  kernels::GpuMatrix gw(gpu(), packed);
+  kernels::GpuMatrix gw(gpu, packed);
 
   // Activations: batch rows with a padded stride; the padding holds NaN, which must not be read.
   const uint32_t stride = kernels::activation_stride(c.cols);
   std::vector<float> x(std::max<size_t>(size_t(c.batch) * stride, 16384), std::nanf(""));
   const auto xr = test::random_normal(size_t(c.batch) * c.cols, seed + 1);
   for (uint32_t t = 0; t < c.batch; ++t) std::memcpy(&x[size_t(t) * stride], &xr[size_t(t) * c.cols], c.cols * 4);
-  vk::Buffer xb(ctx(), x.size() * 4);
+  vk::Buffer xb(ctx, x.size() * 4);
   xb.upload(x.data(), x.size() * 4);
 
   // Output poisoned, with a poisoned margin after it that must stay untouched.
   const size_t y_count = size_t(c.batch) * c.rows, margin = 64;
-  vk::Buffer yb(ctx(), (y_count + margin) * 4);
+  vk::Buffer yb(ctx, (y_count + margin) * 4);
   yb.fill(test::kPoison);
 
-  kernels::MatMul mm(gpu(), gw, xb, yb);
-  vk::CommandBuffer cmd(ctx());
+  kernels::MatMul mm(gpu, gw, xb, yb, tuning);
+  vk::CommandBuffer cmd(ctx);
   mm.record(cmd, {c.batch, 0, stride});
   cmd.submit_and_wait();
   std::vector<float> y(y_count + margin);
@@ -127,17 +175,13 @@ TEST_P(MatMulKernel, MatchesCpuReference) {
   // Accumulate mode adds to what is there.
   std::vector<float> y0 = test::random_normal(y_count, seed + 2);
   yb.upload(y0.data(), y_count * 4);
-  vk::CommandBuffer cmd2(ctx());
+  vk::CommandBuffer cmd2(ctx);
   mm.record(cmd2, {c.batch, 0, stride, 0, 0, true});
   cmd2.submit_and_wait();
   std::vector<float> y2(y_count);
   yb.download(y2.data(), y_count * 4);
   for (size_t i = 0; i < y_count; ++i) ASSERT_NEAR(y2[i], y0[i] + y[i], 1e-5f * (std::abs(y0[i]) + std::abs(y[i])) + 1e-6f);
-
-  gpu().set_strategy(saved);
 }
-
-INSTANTIATE_TEST_SUITE_P(AllFormats, MatMulKernel, ::testing::ValuesIn(all_cases()), case_name);
 
 class MatMulArgs : public test::GpuTest {};
 

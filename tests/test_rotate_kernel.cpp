@@ -1,5 +1,7 @@
-// Hadamard rotation kernel against the CPU reference for every supported m and several 2^k, on
-// fresh random rows; rows outside the rotated range are poisoned and must stay untouched.
+// Hadamard rotation kernels (forward and inverse) against the CPU references quant::rotate and
+// quant::rotate_inverse for every supported m and several 2^k, with both work strategies (the
+// register kernel of CPU devices and the shared-memory kernel), on fresh random rows; elements
+// outside the rotated rows are poisoned and must stay untouched.
 // Tolerance: 1e-5 * ||row||_2 per element (the transform is orthogonal, fp32 throughout).
 #include <gtest/gtest.h>
 
@@ -12,19 +14,53 @@
 #include "quant/hadamard.h"
 
 using namespace bitlens;
+using kernels::Rotation;
+using kernels::Strategy;
 
 namespace {
 
-class RotateKernel : public test::GpuTest, public ::testing::WithParamInterface<uint32_t> {};
+struct Case {
+  uint32_t n;
+  Strategy strategy;
+  Rotation::Direction direction;
+};
 
-TEST_P(RotateKernel, MatchesCpuReference) {
-  const uint32_t n = GetParam();
-  const uint64_t seed = test::fresh_seed();
-  SCOPED_TRACE("seed " + std::to_string(seed));
-  const uint32_t rows = 5, stride = n + 4, offset = 8;
-  for (bool with_signs : {true, false}) {
+std::string case_name(const ::testing::TestParamInfo<Case>& info) {
+  const Case& c = info.param;
+  return "n" + std::to_string(c.n) + (c.strategy == Strategy::TilePerInvocation ? "_rows" : "_workgroup") +
+         (c.direction == Rotation::Direction::Forward ? "_forward" : "_inverse");
+}
+
+std::vector<Case> all_cases() {
+  std::vector<Case> cases;
+  for (auto strategy : {Strategy::TilePerInvocation, Strategy::TilePerSubgroup})
+    for (auto direction : {Rotation::Direction::Forward, Rotation::Direction::Inverse})
+      for (uint32_t n : {1u, 2u, 8u, 16u, 32u, 64u, 4096u, 8192u, 12u, 24u, 48u, 96u, 768u, 20u, 40u, 80u, 160u, 640u,
+                         28u, 56u, 112u, 448u, 72u, 144u,
+                         36u, 288u, 576u, 1152u, 4608u})
+        cases.push_back({n, strategy, direction});
+  return cases;
+}
+
+// Whether the register kernel must serve width n on this device with rows at this offset and stride.
+bool expect_row_kernel(kernels::Gpu& gpu, uint32_t n, uint32_t offset, uint32_t stride) {
+  const auto& caps = gpu.caps();
+  if (gpu.strategy() != Strategy::TilePerInvocation || !caps.subgroup_shuffle || caps.subgroup_size < 8 ||
+      caps.subgroup_size > 64)
+    return false;
+  const uint32_t p = 1u << quant::hadamard_factor(n).log2_p;
+  const uint32_t w = p >= 32 ? 4 : 1;
+  return p >= 8 && n <= 4096 && offset % w == 0 && stride % w == 0;
+}
+
+class RotateKernel : public test::GpuTest, public ::testing::WithParamInterface<Case> {
+ protected:
+  // Rotates `rows` rows at (offset, stride) on the device and checks them against the reference.
+  void check(uint32_t rows, uint32_t offset, uint32_t stride, bool with_signs, uint64_t seed) {
+    const Case c = GetParam();
+    const uint32_t n = c.n;
     const auto signs = with_signs ? quant::random_sign_bits(n, seed) : std::vector<uint32_t>{};
-    kernels::Rotation rot(gpu(), n, signs);
+    Rotation rot(gpu(), n, signs, c.direction);
     std::vector<float> data(offset + size_t(rows + 1) * stride);
     for (auto& v : data) std::memcpy(&v, &test::kPoison, 4);
     const auto x = test::random_normal(size_t(rows) * n, seed + 7);
@@ -32,6 +68,7 @@ TEST_P(RotateKernel, MatchesCpuReference) {
     vk::Buffer buf(ctx(), data.size() * 4);
     buf.upload(data.data(), data.size() * 4);
     rot.bind(buf);
+    EXPECT_EQ(rot.uses_row_kernel(offset, stride), expect_row_kernel(gpu(), n, offset, stride));
     vk::CommandBuffer cmd(ctx());
     rot.record(cmd, rows, offset, stride);
     cmd.submit_and_wait();
@@ -41,7 +78,8 @@ TEST_P(RotateKernel, MatchesCpuReference) {
       std::vector<float> ref(x.begin() + size_t(r) * n, x.begin() + size_t(r + 1) * n);
       double norm = 0;
       for (float v : ref) norm += double(v) * v;
-      quant::rotate(ref, signs);
+      if (c.direction == Rotation::Direction::Forward) quant::rotate(ref, signs);
+      else quant::rotate_inverse(ref, signs);
       for (uint32_t i = 0; i < n; ++i)
         ASSERT_NEAR(got[offset + r * stride + i], ref[i], 1e-5 * std::sqrt(norm)) << "row " << r << " i " << i;
     }
@@ -53,25 +91,68 @@ TEST_P(RotateKernel, MatchesCpuReference) {
       ASSERT_EQ(bits, test::kPoison) << "rotation wrote outside its rows at " << i;
     }
   }
+};
+
+TEST_P(RotateKernel, MatchesCpuReference) {
+  const Case c = GetParam();
+  const uint64_t seed = test::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  const Strategy saved = gpu().strategy();
+  gpu().set_strategy(c.strategy);
+  for (bool with_signs : {true, false}) check(13, 8, c.n + 4, with_signs, seed);
+  check(3, 1, c.n + 1, true, seed + 1);  // unaligned rows: the shared-memory kernel serves them
+  gpu().set_strategy(saved);
 }
 
-INSTANTIATE_TEST_SUITE_P(Widths, RotateKernel,
-                         ::testing::Values(1u, 2u, 64u, 4096u, 12u, 96u, 768u, 20u, 160u, 28u, 448u, 36u, 288u, 4608u),
-                         [](const auto& info) { return "n" + std::to_string(info.param); });
+INSTANTIATE_TEST_SUITE_P(Widths, RotateKernel, ::testing::ValuesIn(all_cases()), case_name);
+
+// Forward then inverse on the device gives back the input, for both kernels.
+class RotateRoundTrip : public test::GpuTest, public ::testing::WithParamInterface<Strategy> {};
+
+TEST_P(RotateRoundTrip, InverseUndoesForward) {
+  const uint64_t seed = test::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  const Strategy saved = gpu().strategy();
+  gpu().set_strategy(GetParam());
+  for (uint32_t n : {768u, 288u, 4096u}) {
+    const auto signs = quant::random_sign_bits(n, seed);
+    Rotation fwd(gpu(), n, signs), inv(gpu(), n, signs, Rotation::Direction::Inverse);
+    const uint32_t rows = 9;
+    const auto x = test::random_normal(size_t(rows) * n, seed + n);
+    vk::Buffer buf(ctx(), x.size() * 4);
+    buf.upload(x.data(), x.size() * 4);
+    fwd.bind(buf);
+    inv.bind(buf);
+    vk::CommandBuffer cmd(ctx());
+    fwd.record(cmd, rows);
+    cmd.barrier();
+    inv.record(cmd, rows);
+    cmd.submit_and_wait();
+    std::vector<float> got(x.size());
+    buf.download(got.data(), got.size() * 4);
+    for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(got[i], x[i], 1e-5f * std::sqrt(float(n))) << "n " << n << " i " << i;
+  }
+  gpu().set_strategy(saved);
+}
+
+INSTANTIATE_TEST_SUITE_P(Strategies, RotateRoundTrip,
+                         ::testing::Values(Strategy::TilePerInvocation, Strategy::TilePerSubgroup),
+                         [](const auto& info) { return info.param == Strategy::TilePerInvocation ? "rows" : "workgroup"; });
 
 class RotateRefusals : public test::GpuTest {};
 
 TEST_F(RotateRefusals, UnsupportedWidthsAndBadArguments) {
-  EXPECT_THROW(kernels::Rotation(gpu(), 11008, {}), UnsupportedError);
-  EXPECT_THROW(kernels::Rotation(gpu(), 6, {}), UnsupportedError);
-  EXPECT_THROW(kernels::Rotation(gpu(), 16384, {}), UnsupportedError);     // beyond shared memory
-  EXPECT_THROW(kernels::Rotation(gpu(), 64, std::vector<uint32_t>(3)), Error);  // wrong sign length
-  kernels::Rotation rot(gpu(), 64, {});
+  EXPECT_THROW(Rotation(gpu(), 11008, {}), UnsupportedError);
+  EXPECT_THROW(Rotation(gpu(), 6, {}), UnsupportedError);
+  EXPECT_THROW(Rotation(gpu(), 16384, {}), UnsupportedError);     // beyond shared memory
+  EXPECT_THROW(Rotation(gpu(), 64, std::vector<uint32_t>(3)), Error);  // wrong sign length
+  Rotation rot(gpu(), 64, {});
   vk::Buffer buf(ctx(), 64 * 4);
   vk::CommandBuffer cmd(ctx());
   EXPECT_THROW(rot.record(cmd, 1), Error);  // not bound
   rot.bind(buf);
   EXPECT_THROW(rot.record(cmd, 2), Error);  // two rows do not fit
+  EXPECT_THROW(rot.record(cmd, 1, 0, 32), Error);  // stride smaller than the width
 }
 
 }  // namespace

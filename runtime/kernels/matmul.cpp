@@ -10,43 +10,69 @@ namespace bitlens::kernels {
 
 namespace {
 
-constexpr uint32_t kMatMulLocal = 8;   // invocations (tiles) per mat-mul workgroup
-constexpr uint32_t kMatMulTokens = 4;  // tokens per mat-mul invocation (TB)
+constexpr uint32_t kMatMulLocal = 8;  // invocations per mat-mul workgroup
 
 std::string variant(const char* op, quant::Format f) { return std::string(op) + "_" + quant::format_info(f).name; }
 
 }  // namespace
 
-MatMul::MatMul(Gpu& gpu, const GpuMatrix& w, const vk::Buffer& x, const vk::Buffer& y)
+MatMul::MatMul(Gpu& gpu, const GpuMatrix& w, const vk::Buffer& x, const vk::Buffer& y, const MatMulTuning& tuning)
     : gpu_(&gpu), w_(&w), x_(&x), y_(&y) {
   const quant::PackedLayout& l = w.layout();
+  const auto& caps = gpu.caps();
   const auto texel = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
   const auto storage = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
   const auto uniform = VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER;
-  const uint64_t x_range = std::min<uint64_t>(x.size() / 16 * 16, gpu.caps().max_uniform_range / 16 * 16);
-  x_uniform_ = gpu.strategy() == Strategy::TilePerInvocation && x_range >= 16;
+  const uint64_t x_range = std::min<uint64_t>(x.size() / 16 * 16, caps.max_uniform_range / 16 * 16);
+  // The GPU kernel spreads the lanes of a subgroup over the 8 rows of a tile.
+  const bool subgroup_kernel = gpu.strategy() == Strategy::TilePerSubgroup && caps.subgroup_size >= quant::kTileRows &&
+                               caps.subgroup_size % quant::kTileRows == 0;
+  x_uniform_ = !subgroup_kernel;
+  if (x_uniform_ && x_range < 16)
+    throw UnsupportedError("matvec " + l.describe() + ": the activation buffer cannot be bound as a uniform buffer");
   if (x_uniform_) {
-    // Two tiles per invocation reuse each activation load for 16 rows, when there is enough work.
-    const uint32_t tpi = l.tiles() >= 64 ? 2 : 1;
-    matvec_local_ = 8;
-    matvec_tiles_ = matvec_local_ * tpi;
-    matvec_ = &gpu.kernel(variant("matvec_cpu", l.format), {texel, uniform, storage}, sizeof(MatMulParams),
-                          {matvec_local_, tpi, uint32_t(x_range / 16)});
+    // Measured on lavapipe (docs/PERFORMANCE.md): two subgroups per workgroup and two tiles per
+    // invocation (each activation load reused for 16 rows) are fastest; one tile for small matrices.
+    const uint32_t tpi = tuning.tiles_per_invocation ? tuning.tiles_per_invocation : l.tiles() >= 64 ? 2 : 1;
+    const uint32_t local = tuning.local ? tuning.local : 2 * std::max(1u, caps.subgroup_size);
+    matvec_tiles_ = local * tpi;
+    const bool grouped_low_bits = l.format == quant::Format::Q2 || l.format == quant::Format::Q3;
+    const bool lut = tuning.lookup_tables && grouped_low_bits && caps.subgroup_shuffle && caps.subgroup_size >= 8;
+    matvec_ = &gpu.kernel(variant(lut ? "matvec_lut" : "matvec_cpu", l.format), {texel, uniform, storage},
+                          sizeof(MatMulParams), {local, tpi, uint32_t(x_range / 16)});
     matvec_set_ = vk::DescriptorSet(gpu.ctx(), *matvec_,
                                     {vk::Binding::texel(w.view()), vk::Binding::uniform(x, 0, x_range),
                                      vk::Binding::storage(y)});
   } else {
-    matvec_local_ = 4 * gpu.caps().subgroup_size;
-    matvec_tiles_ = 4;
+    // One tile per workgroup; its subgroups split K. More subgroups for fewer tiles, so that a
+    // 4096-row matrix still fills a large GPU; never more than the chunks can feed.
+    uint32_t split = tuning.subgroups_per_tile;
+    if (split == 0) split = l.tiles() >= 4096 ? 1 : l.tiles() >= 1024 ? 2 : 4;
+    const uint32_t slots_per_subgroup = std::max(1u, caps.subgroup_size / quant::kTileRows);
+    split = std::clamp(std::min(split, l.chunks() / slots_per_subgroup), 1u, 8u);
+    // The low-bit formats' kernel (matvec_lowbit.comp) gives each subgroup a tile of its own.
+    if (quant::format_info(l.format).kind == quant::FormatKind::LowBit) split = 1;
+    matvec_tiles_ = 1;
     matvec_ = &gpu.kernel(variant("matvec", l.format), {texel, storage, storage}, sizeof(MatMulParams),
-                          {matvec_local_, 1, 1});
+                          {split * caps.subgroup_size, 1, 1});
     matvec_set_ = vk::DescriptorSet(gpu.ctx(), *matvec_,
                                     {vk::Binding::texel(w.view()), vk::Binding::storage(x), vk::Binding::storage(y)});
   }
-  matmul_ = &gpu.kernel(variant("matmul", l.format), {texel, storage, storage}, sizeof(MatMulParams),
-                        {kMatMulLocal, kMatMulTokens});
-  matmul_set_ = vk::DescriptorSet(gpu.ctx(), *matmul_,
-                                  {vk::Binding::texel(w.view()), vk::Binding::storage(x), vk::Binding::storage(y)});
+  // Mat-mul: on CPU devices 4 tokens and 2 tiles per invocation (measured fastest,
+  // docs/PERFORMANCE.md); on GPUs 8 tokens (each weight fetched once for 8 tokens; registers are
+  // plentiful) and 1 tile (more invocations).
+  matmul_tokens_ = tuning.batch_tokens ? tuning.batch_tokens : subgroup_kernel ? 8 : 4;
+  const uint32_t tpi = tuning.batch_tiles ? tuning.batch_tiles : subgroup_kernel ? 1 : 2;
+  matmul_tiles_ = kMatMulLocal * tpi;
+  matmul_ = &gpu.kernel(variant("matmul", l.format), {texel, texel, storage}, sizeof(MatMulParams),
+                        {kMatMulLocal, matmul_tokens_, tpi});
+  const uint64_t x_texels = std::min<uint64_t>(x.size() / 16, caps.max_texel_elements);
+  if (x_texels > 0) {
+    x_view_ = vk::BufferView(gpu.ctx(), x, VK_FORMAT_R32G32B32A32_SFLOAT, 0, x_texels * 16);
+    matmul_set_ = vk::DescriptorSet(gpu.ctx(), *matmul_,
+                                    {vk::Binding::texel(w.view()), vk::Binding::texel(x_view_), vk::Binding::storage(y)});
+  }
+  x_view_floats_ = x_texels * 4;
 }
 
 void MatMul::record(vk::CommandBuffer& cmd, const MatMulArgs& a) const {
@@ -78,11 +104,16 @@ void MatMul::record(vk::CommandBuffer& cmd, const MatMulArgs& a) const {
     if (x_uniform_ && x_need > std::min<uint64_t>(x_->size(), gpu_->caps().max_uniform_range) / 16 * 16)
       throw UnsupportedError("matvec " + l.describe() + ": x at offset " + std::to_string(p.x_offset) +
                              " lies beyond the uniform-buffer range of this device");
-    cmd.dispatch(*matvec_, matvec_set_, p, (l.tiles() + matvec_tiles_ - 1) / matvec_tiles_);
+    const uint32_t groups = (l.tiles() + matvec_tiles_ - 1) / matvec_tiles_;
+    if (groups > gpu_->caps().max_workgroup_count_x)
+      throw UnsupportedError("matvec " + l.describe() + " needs more workgroups than this device dispatches");
+    cmd.dispatch(*matvec_, matvec_set_, p, groups);
     return;
   }
-  cmd.dispatch(*matmul_, matmul_set_, p, (l.tiles() + kMatMulLocal - 1) / kMatMulLocal,
-               (a.batch + kMatMulTokens - 1) / kMatMulTokens);
+  if (x_need > x_view_floats_ * 4)
+    throw UnsupportedError("matmul " + l.describe() + ": the activations lie beyond this device's texel-buffer range");
+  cmd.dispatch(*matmul_, matmul_set_, p, (l.tiles() + matmul_tiles_ - 1) / matmul_tiles_,
+               (a.batch + matmul_tokens_ - 1) / matmul_tokens_);
 }
 
 }  // namespace bitlens::kernels

@@ -1,5 +1,9 @@
-// Randomized Hadamard rotation of activation rows on the device (see quant/hadamard.h for the
-// transform and its CPU reference).
+// Randomized Hadamard rotation of activation rows on the device, forward or inverse (see
+// quant/hadamard.h for the transforms and their CPU references: rotate, rotate_inverse).
+//
+// Two kernels: on CPU devices (Strategy::TilePerInvocation) eight lanes rotate a row in registers
+// (hadamard_rows.comp), when the width allows it (the power-of-two factor at least 8); otherwise
+// one workgroup per row through shared memory (hadamard.comp), which is the GPU kernel.
 #pragma once
 
 #include <cstdint>
@@ -13,9 +17,14 @@ namespace bitlens::kernels {
 
 class Rotation {
  public:
+  enum class Direction { Forward, Inverse };  // x <- H S x / sqrt(n), or x <- S H^T x / sqrt(n)
+
   // Width n (m * 2^k, m in {1, 12, 20, 28, 36}) and sign bits (empty: no random signs).
-  Rotation(Gpu& gpu, uint32_t n, const std::vector<uint32_t>& sign_bits);
+  Rotation(Gpu& gpu, uint32_t n, const std::vector<uint32_t>& sign_bits, Direction direction = Direction::Forward);
   uint32_t width() const { return n_; }
+  Direction direction() const { return direction_; }
+  // True when record() runs the register kernel for rows at this offset and stride (after bind()).
+  bool uses_row_kernel(uint32_t offset, uint32_t stride) const;
 
   // Binds the activation buffer that record() rotates in place.
   void bind(const vk::Buffer& x);
@@ -25,11 +34,16 @@ class Rotation {
  private:
   Gpu* gpu_;
   uint32_t n_, m_, log2_p_;
+  Direction direction_;
   bool use_signs_;
-  const vk::Kernel* kernel_;
-  vk::Buffer signs_, hadamard_;
+  uint32_t row_width_ = 0;  // elements per slot of the register kernel (4 or 1); 0: not used
+  const vk::Kernel* kernel_ = nullptr;
+  const vk::Kernel* row_kernel_ = nullptr;
+  vk::Buffer signs_, sign_words_, hadamard_;
   const vk::Buffer* x_ = nullptr;
-  vk::DescriptorSet set_;
+  vk::BufferView x_view_;
+  uint64_t x_view_floats_ = 0;
+  vk::DescriptorSet set_, row_set_;
 };
 
 }  // namespace bitlens::kernels

@@ -68,7 +68,8 @@ void GpuLinearGroup::add_layer(kernels::Gpu& gpu, std::span<const LinearTarget> 
                                    : std::make_unique<kernels::GpuMatrix>(gpu, quant::concat_rows(parts));
   layer.matmul = std::make_unique<kernels::MatMul>(gpu, *layer.weight, input_for(gpu, first, scratch), *fused[0].out);
   if (first.has_output_rotation) {
-    layer.output_rotation = std::make_unique<kernels::InverseRotation>(gpu, first.weight.layout.rows, first.output_signs);
+    layer.output_rotation = std::make_unique<kernels::Rotation>(gpu, first.weight.layout.rows, first.output_signs,
+                                                                 kernels::Rotation::Direction::Inverse);
     layer.output_rotation->bind(*fused[0].out);
   }
   layers_.push_back(std::move(layer));

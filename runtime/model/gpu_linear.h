@@ -15,7 +15,6 @@
 
 #include "kernels/gpu.h"
 #include "kernels/gpu_matrix.h"
-#include "kernels/inverse_rotation.h"
 #include "kernels/matmul.h"
 #include "kernels/recording.h"
 #include "kernels/rotate.h"
@@ -69,7 +68,7 @@ class GpuLinearGroup {
     LinearTarget target;  // of the first fused layer; name joins all names
     std::unique_ptr<kernels::GpuMatrix> weight;
     std::unique_ptr<kernels::MatMul> matmul;
-    std::unique_ptr<kernels::InverseRotation> output_rotation;
+    std::unique_ptr<kernels::Rotation> output_rotation;  // inverse direction
   };
   void add_layer(kernels::Gpu& gpu, std::span<const LinearTarget> fused, RotationScratch& scratch);
   const vk::Buffer& input_for(kernels::Gpu& gpu, const PackedLinear& linear, RotationScratch& scratch);

@@ -8,7 +8,8 @@ namespace bitlens::kernels {
 using uint = uint32_t;
 #endif
 
-// Randomized Hadamard rotation of `rows` rows of width n = m * 2^k, in place.
+// Randomized Hadamard rotation of `rows` rows of width n = m * 2^k, in place: forward
+// x <- H (S x) / sqrt(n), inverse x <- S H^T x / sqrt(n).
 struct RotateParams {
   uint n;          // row width
   uint m;          // odd Hadamard factor: 1, 12, 20, 28 or 36
@@ -17,12 +18,13 @@ struct RotateParams {
   uint offset;     // first float of row 0
   uint stride;     // floats between rows
   float scale;     // 1 / sqrt(n)
-  uint use_signs;  // 1: multiply by the random sign vector first
+  uint use_signs;  // 1: multiply by the random sign vector (first, or last for the inverse)
+  uint inverse;    // 1: the inverse rotation
 };
 
 
 #ifdef __cplusplus
-static_assert(sizeof(RotateParams) == 32);
+static_assert(sizeof(RotateParams) == 36);
 }  // namespace bitlens::kernels
 #endif
 
