@@ -15,9 +15,11 @@ echo "== quantizing data/stories15M.bin to $bits bits (GPTQ, groups of 64) -> $o
 "$bitlens" quantize data/stories15M.bin --method gptq --bits "$bits" --group 64 --eval 8 -o "$out"
 echo "== generating with $out on Vulkan"
 "$bitlens" run "$out" --tokenizer data/tokenizer.bin --backend vulkan -p "Once upon a time" -n 120
-if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -x build/gui/bitlens-inspect ]; then
-  echo "== opening the inspector"
-  ./build/gui/bitlens-inspect
+if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  echo "(no display, DISPLAY and WAYLAND_DISPLAY unset: the inspector, build/gui/bitlens-inspect, is not opened)"
+elif [ ! -x build/gui/bitlens-inspect ]; then
+  echo "(build/gui/bitlens-inspect was not built, GLFW or Dear ImGui missing: the inspector is not opened)"
 else
-  echo "(no display: the inspector, build/gui/bitlens-inspect, is not opened)"
+  echo "== opening the inspector (docs/INSPECTOR.md)"
+  ./build/gui/bitlens-inspect
 fi

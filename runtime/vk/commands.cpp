@@ -1,6 +1,8 @@
 // Command buffers: recording helpers and blocking submission.
 #include "vk/commands.h"
 
+#include <mutex>
+
 #include "vk/buffer.h"
 #include "vk/check.h"
 #include "vk/context.h"
@@ -110,7 +112,10 @@ void CommandBuffer::submit_and_wait() {
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   si.commandBufferCount = 1;
   si.pCommandBuffers = &cmd_;
-  VK_CHECK(vkQueueSubmit(ctx_->queue(), 1, &si, fence_));
+  {
+    std::lock_guard lock(ctx_->queue_mutex());
+    VK_CHECK(vkQueueSubmit(ctx_->queue(), 1, &si, fence_));
+  }
   VK_CHECK(vkWaitForFences(ctx_->device(), 1, &fence_, VK_TRUE, UINT64_MAX));
 }
 

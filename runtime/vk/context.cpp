@@ -89,6 +89,49 @@ VkInstance create_bare_instance(std::vector<const char*> layers, std::vector<con
   return instance;
 }
 
+void require_instance_extensions(const std::vector<std::string>& names) {
+  uint32_t n = 0;
+  vkEnumerateInstanceExtensionProperties(nullptr, &n, nullptr);
+  std::vector<VkExtensionProperties> have(n);
+  vkEnumerateInstanceExtensionProperties(nullptr, &n, have.data());
+  for (const auto& name : names)
+    if (std::none_of(have.begin(), have.end(), [&](auto& e) { return name == e.extensionName; }))
+      throw Error("the Vulkan instance extension " + name + " is not available on this machine");
+}
+
+// The first of `names` the device lacks, or empty.
+std::string missing_device_extension(VkPhysicalDevice pd, const std::vector<std::string>& names) {
+  uint32_t n = 0;
+  vkEnumerateDeviceExtensionProperties(pd, nullptr, &n, nullptr);
+  std::vector<VkExtensionProperties> have(n);
+  vkEnumerateDeviceExtensionProperties(pd, nullptr, &n, have.data());
+  for (const auto& name : names)
+    if (std::none_of(have.begin(), have.end(), [&](auto& e) { return name == e.extensionName; })) return name;
+  return {};
+}
+
+// The queue family the context uses: the first with compute, or, when the app presents, the first
+// with compute, graphics and presentation. -1 if there is none.
+int choose_queue_family(VkInstance instance, VkPhysicalDevice pd, const ContextOptions& o) {
+  uint32_t nq = 0;
+  vkGetPhysicalDeviceQueueFamilyProperties(pd, &nq, nullptr);
+  std::vector<VkQueueFamilyProperties> families(nq);
+  vkGetPhysicalDeviceQueueFamilyProperties(pd, &nq, families.data());
+  const VkQueueFlags need = o.can_present ? VK_QUEUE_COMPUTE_BIT | VK_QUEUE_GRAPHICS_BIT : VK_QUEUE_COMPUTE_BIT;
+  for (uint32_t i = 0; i < nq; ++i)
+    if ((families[i].queueFlags & need) == need && (!o.can_present || o.can_present(instance, pd, i))) return int(i);
+  return -1;
+}
+
+// Why the device cannot serve these options, or empty if it can.
+std::string unusable_reason(VkInstance instance, VkPhysicalDevice pd, const ContextOptions& o) {
+  if (const std::string ext = missing_device_extension(pd, o.device_extensions); !ext.empty())
+    return "it lacks the extension " + ext;
+  if (choose_queue_family(instance, pd, o) < 0)
+    return o.can_present ? "no queue family has compute, graphics and presentation" : "it has no compute queue";
+  return {};
+}
+
 std::vector<VkPhysicalDevice> physical_devices(VkInstance instance) {
   uint32_t n = 0;
   VK_CHECK(vkEnumeratePhysicalDevices(instance, &n, nullptr));
@@ -170,7 +213,7 @@ Context::Context(const ContextOptions& options) : memory_limit_(options.memory_l
   try {
     create_instance(options);
     pick_device(options);
-    create_device();
+    create_device(options);
     load_pipeline_cache(options.pipeline_cache);
   } catch (...) {
     release();
@@ -216,6 +259,8 @@ void Context::create_instance(const ContextOptions& options) {
     layers.push_back(kValidationLayer);
     extensions.push_back(VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
   }
+  require_instance_extensions(options.instance_extensions);
+  for (const auto& e : options.instance_extensions) extensions.push_back(e.c_str());
   instance_ = create_bare_instance(layers, extensions);
   if (options.validation) {
     VkDebugUtilsMessengerCreateInfoEXT ci{VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT};
@@ -255,13 +300,19 @@ void Context::pick_device(const ContextOptions& options) {
     for (uint32_t i = 0; i < devices.size(); ++i) {
       VkPhysicalDeviceProperties p;
       vkGetPhysicalDeviceProperties(devices[i], &p);
-      if (p.apiVersion < VK_API_VERSION_1_2) continue;
+      if (p.apiVersion < VK_API_VERSION_1_2 || !unusable_reason(instance_, devices[i], options).empty()) continue;
       if (type_rank(p.deviceType) < best_rank) {
         best_rank = type_rank(p.deviceType);
         chosen = int(i);
       }
     }
-    if (chosen < 0) throw Error("no Vulkan 1.2 device found");
+    if (chosen < 0) {
+      std::string why;
+      for (uint32_t i = 0; i < devices.size(); ++i)
+        if (const std::string r = unusable_reason(instance_, devices[i], options); !r.empty())
+          why += "\n  " + summaries[i].name + ": " + r;
+      throw Error("no usable Vulkan 1.2 device found" + why);
+    }
   }
   physical_ = devices[size_t(chosen)];
   summary_ = summaries[size_t(chosen)];
@@ -270,9 +321,11 @@ void Context::pick_device(const ContextOptions& options) {
   if (p.apiVersion < VK_API_VERSION_1_2)
     throw Error("Vulkan device '" + summary_.name + "' supports only Vulkan " + std::to_string(VK_VERSION_MAJOR(p.apiVersion)) +
                 "." + std::to_string(VK_VERSION_MINOR(p.apiVersion)) + "; bitlens needs 1.2");
+  if (const std::string r = unusable_reason(instance_, physical_, options); !r.empty())
+    throw Error("Vulkan device '" + summary_.name + "' cannot be used: " + r);
 }
 
-void Context::create_device() {
+void Context::create_device(const ContextOptions& options) {
   // Properties and limits.
   VkPhysicalDeviceSubgroupProperties subgroup{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
   VkPhysicalDeviceProperties2 props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, &subgroup};
@@ -311,16 +364,12 @@ void Context::create_device() {
     if (memory_.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)
       caps_.device_local_bytes = std::max<uint64_t>(caps_.device_local_bytes, memory_.memoryHeaps[i].size);
 
-  // A queue family with compute.
+  // The queue family (pick_device made sure there is one).
   uint32_t nq = 0;
   vkGetPhysicalDeviceQueueFamilyProperties(physical_, &nq, nullptr);
   std::vector<VkQueueFamilyProperties> families(nq);
   vkGetPhysicalDeviceQueueFamilyProperties(physical_, &nq, families.data());
-  int family = -1;
-  for (uint32_t i = 0; i < nq && family < 0; ++i)
-    if (families[i].queueFlags & VK_QUEUE_COMPUTE_BIT) family = int(i);
-  if (family < 0) throw Error("Vulkan device '" + summary_.name + "' has no compute queue");
-  queue_family_ = uint32_t(family);
+  queue_family_ = uint32_t(choose_queue_family(instance_, physical_, options));
   caps_.timestamps = families[queue_family_].timestampValidBits > 0 && lim.timestampComputeAndGraphics;
 
   // Features: enable what the kernels can use, when present.
@@ -352,6 +401,10 @@ void Context::create_device() {
   VkDeviceCreateInfo dci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, &enable};
   dci.queueCreateInfoCount = 1;
   dci.pQueueCreateInfos = &qci;
+  std::vector<const char*> extensions;
+  for (const auto& e : options.device_extensions) extensions.push_back(e.c_str());
+  dci.enabledExtensionCount = uint32_t(extensions.size());
+  dci.ppEnabledExtensionNames = extensions.data();
   VK_CHECK(vkCreateDevice(physical_, &dci, nullptr, &device_));
   vkGetDeviceQueue(device_, queue_family_, 0, &queue_);
 

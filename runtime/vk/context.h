@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -35,6 +36,14 @@ struct ContextOptions {
   bool pipeline_cache = true;  // load/save compiled pipelines under $XDG_CACHE_HOME/bitlens
   uint64_t memory_limit = 0;   // bytes of device memory this context may hold at once; 0: no budget
   FaultInjection fault;        // none unless testing
+
+  // For an app that also draws with the device (the inspector): extra instance and device
+  // extensions (e.g. from glfwGetRequiredInstanceExtensions, VK_KHR_swapchain), and a test of
+  // whether a queue family can present. When can_present is set, only devices with a queue family
+  // that has compute, graphics and presentation are chosen, and queue() is from that family.
+  std::vector<std::string> instance_extensions;
+  std::vector<std::string> device_extensions;
+  std::function<bool(VkInstance, VkPhysicalDevice, uint32_t family)> can_present;
 
   // Options from the environment: BITLENS_DEVICE, BITLENS_VALIDATION=1, BITLENS_PIPELINE_CACHE=0,
   // BITLENS_DEVICE_MEMORY_LIMIT (bytes, or with a unit: 512MiB, 2GiB), BITLENS_FAULT. Throws Error on
@@ -87,6 +96,9 @@ class Context {
   VkPhysicalDevice physical_device() const { return physical_; }
   VkDevice device() const { return device_; }
   VkQueue queue() const { return queue_; }
+  // Held around every vkQueueSubmit / vkQueuePresentKHR on queue(): compute work may run on a
+  // worker thread while another thread renders.
+  std::mutex& queue_mutex() const { return queue_mu_; }
   uint32_t queue_family() const { return queue_family_; }
   VkCommandPool command_pool() const { return command_pool_; }
   VkPipelineCache pipeline_cache() const { return pipeline_cache_; }
@@ -124,7 +136,7 @@ class Context {
  private:
   void create_instance(const ContextOptions& options);
   void pick_device(const ContextOptions& options);
-  void create_device();
+  void create_device(const ContextOptions& options);
   void load_pipeline_cache(bool enabled);
   void release();  // destroys every handle; safe on a partly built context
 
@@ -140,6 +152,7 @@ class Context {
   VkPhysicalDeviceMemoryProperties memory_{};
   DeviceCaps caps_;
   PhysicalDeviceSummary summary_;
+  mutable std::mutex queue_mu_;
   mutable std::mutex messages_mu_;
   std::vector<std::string> messages_;
   uint64_t memory_limit_ = 0;
