@@ -51,6 +51,7 @@ void CpuForward::assume_cached(uint32_t positions) {
   if (positions > model_.config.seq_len)
     throw Error("assume_cached: " + std::to_string(positions) + " positions exceed the model's context of " +
                 std::to_string(model_.config.seq_len));
+  reserve_positions(positions);  // the assumed positions must exist (keeps cached_ <= capacity_)
   cached_ = positions;
 }
 
