@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -104,6 +105,22 @@ CliResult CliProcess::wait() {
 CliResult run_bitlens(const std::vector<std::string>& args, const EnvChanges& env) {
   CliProcess p(args, env);
   return p.wait();
+}
+
+CliResult run_bitlens_shell(const std::string& args) {
+  const std::string err_file = scratch_path("stderr.txt");
+  const std::string cmd = std::string("'") + BITLENS_CLI + "' " + args + " 2>'" + err_file + "'";
+  CliResult r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
+  const int status = ::pclose(p);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.err = read_text_file(err_file);
+  std::filesystem::remove(err_file);
+  return r;
 }
 
 std::vector<std::string> lines_of(const std::string& text) {

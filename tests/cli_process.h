@@ -43,6 +43,8 @@ class CliProcess {
 
 // Runs to completion.
 CliResult run_bitlens(const std::vector<std::string>& args, const EnvChanges& env = {});
+// Runs `bitlens <args>` through the shell (args quoted as on a command line) to completion.
+CliResult run_bitlens_shell(const std::string& args);
 
 // Lines of `text` (without their '\n').
 std::vector<std::string> lines_of(const std::string& text);

@@ -1,38 +1,19 @@
 // The `bitlens` executable: --help on every command, the golden story through `run`, `eval` with
 // its JSON report, `convert` to a GGUF that `run` reads back, and errors as one "bitlens:" line.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "cli_process.h"
 #include "model_fixtures.h"
 
 using namespace bitlens;
 
 namespace {
 
-struct Result {
-  int status;
-  std::string out, err;
-};
+using Result = test::CliResult;
 
 // Runs `bitlens args` with stdout and stderr captured.
-Result run_cli(const std::string& args) {
-  const test::TempDir dir;
-  const std::string err_file = dir.file("stderr.txt");
-  const std::string cmd = std::string("'") + BITLENS_CLI + "' " + args + " 2>'" + err_file + "'";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  Result r{-1, "", ""};
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = read_text_file(err_file);
-  return r;
-}
+Result run_cli(const std::string& args) { return test::run_bitlens_shell(args); }
 
 std::string quoted(const std::string& s) { return "'" + s + "'"; }
 

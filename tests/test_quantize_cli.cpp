@@ -8,9 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cstdio>
-#include <sys/wait.h>
 
+#include "cli_process.h"
 #include "gpu_test.h"
 #include "model/container.h"
 #include "model_fixtures.h"
@@ -20,26 +19,10 @@ using namespace bitlens;
 
 namespace {
 
-struct Result {
-  int status;
-  std::string out, err;
-};
+using Result = test::CliResult;
 
-Result run_cli(const std::string& args) {
-  const test::TempDir dir;
-  const std::string err_file = dir.file("stderr.txt");
-  const std::string cmd = std::string("'") + BITLENS_CLI + "' " + args + " 2>'" + err_file + "'";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  Result r{-1, "", ""};
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = read_text_file(err_file);
-  return r;
-}
+// Runs `bitlens args` with stdout and stderr captured.
+Result run_cli(const std::string& args) { return test::run_bitlens_shell(args); }
 
 Result run_quantize(const std::string& args) { return run_cli("quantize '" + test::stories15m_path() + "' " + args); }
 
