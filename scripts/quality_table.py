@@ -31,7 +31,11 @@ ROWS += [
     ("ternary-g64", "ternary", "~2", "g64"),
     ("tritplane-g128", "trit-planes", "~3", "g128"),
 ]
-ROWS += [(f"alloc-{b}", "budgeted allocation", f"~{b}", f"target {b} bpw") for b in ["1.6", "2", "2.5", "3", "4"]]
+ALLOCATIONS = [("fisher", "all", "budgeted allocation (Fisher, all methods)"),
+               ("fisher", "gptq", "budgeted allocation (Fisher, GPTQ)"),
+               ("output", "gptq", "budgeted allocation (output error, GPTQ)")]
+ROWS += [(f"alloc-{o}-{c}-{b}", name, f"~{b}", f"target {b} bpw") for o, c, name in ALLOCATIONS
+         for b in ["1.6", "2", "2.5", "3", "4"]]
 
 NA = {
     "RTN": {"~1.6": "a"},
@@ -43,7 +47,9 @@ NA = {
     "PTQ1.61": {"~2.5": "c", "~3": "c", "~4": "c"},
     "ternary": {"~2.5": "d", "~3": "d", "~4": "d"},
     "trit-planes": {"~1.6": "e", "~2": "e", "~2.5": "e", "~4": "e"},
-    "budgeted allocation": {"~1.6": "f", "~2": "f"},
+    "budgeted allocation (Fisher, all methods)": {"~1.6": "g"},
+    "budgeted allocation (Fisher, GPTQ)": {"~1.6": "f", "~2": "f"},
+    "budgeted allocation (output error, GPTQ)": {"~1.6": "f", "~2": "f"},
 }
 NA_NOTES = {
     "a": "the narrowest uniform format is 2 bits, 2.3 bpw with its scales and offsets",
@@ -51,11 +57,11 @@ NA_NOTES = {
     "c": "PTQ1.61 is a 1-bit format with 4-bit salient columns, 1.5-2 bpw",
     "d": "ternary is one trit plane, 1.75-1.9 bpw",
     "e": "trit-planes are two trit planes, 3.5 bpw at g128",
-    "f": "with the GPTQ candidates the smallest choice is 2.31 bpw and `quantize` refuses the budget; "
-         "CANDIDATES=all adds the PTQ1.61 and ternary candidates that reach it (not measured in time)",
+    "f": "with the GPTQ candidates the smallest choice is 2.31 bpw and `quantize` refuses the budget",
+    "g": "the smallest candidates of this model's 288- and 768-wide rows (ternary, PTQ1.61) take 1.86-1.91 bpw",
 }
 METHOD_ORDER = ["RTN", "clip", "GPTQ", "RTN + rotation", "GPTQ + rotation", "SliM-LLM", "PTQ1.61", "ternary",
-                "trit-planes", "budgeted allocation"]
+                "trit-planes"] + [name for _, _, name in ALLOCATIONS]
 
 
 def load(out, name):

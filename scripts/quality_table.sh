@@ -67,20 +67,26 @@ uniform() {  # METHOD BITS GROUP [ROTATION]
   if [[ ${4:-none} == none ]]; then row "$1-q$2-g$3" --method "$1" --bits "$2" --group "$3"
   else row "$1-rot-q$2-g$3" --method "$1" --bits "$2" --group "$3" --rotation "$4"; fi
 }
-# Budgeted allocations share one measurement of every candidate (the same calibration).
-# Budgeted allocations share one measurement of every candidate (the same calibration), so they
-# run one after another in one job.
-# Candidates: GPTQ at 2, 3, 4, 8 bits, groups 64 and 128, plain and rotated, and f16 (CANDIDATES=all
-# adds SliM-LLM, PTQ1.61, ternary and trit-planes, several times slower to measure).
-allocs() {
+# Budgeted allocations of one objective and candidate set share one measurement of every
+# candidate (the same calibration), so they run one after another in one job.
+# OBJECTIVE: fisher (errors weighted by each layer's output Fisher, the default of quantize) or
+# output (plain output errors). CANDIDATES: gptq (GPTQ at 2, 3, 4, 8 bits, groups 64 and 128,
+# plain and rotated, and f16) or all (adds SliM-LLM, PTQ1.61, ternary and trit-planes, several
+# times slower to measure).
+allocs() {  # OBJECTIVE CANDIDATES BUDGET...
+  local objective=$1 candidates=$2
+  shift 2
   for b in "$@"; do
-    row_now "alloc-$b" --target-bpw "$b" --candidates "${CANDIDATES:-gptq}" --measurements "$out/measurements.json" ||
+    row_now "alloc-$objective-$candidates-$b" --target-bpw "$b" --objective "$objective" --candidates "$candidates" \
+      --measurements "$out/measurements-$objective-$candidates.json" ||
       return 0  # another run is measuring
   done
 }
 
 # Most telling rows first (an interrupted run still answers the main questions).
-allocs 2.5 2 3 1.6 4 &
+allocs fisher gptq 2.5 3 4 &
+allocs fisher all 2.5 2 3 4 &
+allocs output gptq 2.5 3 4 &
 row float --method float --bits 32
 for q in "2 64" "3 128" "2 128"; do
   set -- $q

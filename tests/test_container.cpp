@@ -14,6 +14,7 @@
 #include "gpu_test.h"
 #include "model/container.h"
 #include "model/container_format.h"
+#include "model/model_loader.h"
 #include "quant/hadamard.h"
 #include "synthetic_model.h"
 
@@ -156,6 +157,17 @@ TEST(Container, MissingFileAndWrongKind) {
   EXPECT_FALSE(is_container(path));
   EXPECT_THROW(read_container(path), FileError);
   std::remove(path.c_str());
+  // A .blq whose magic is damaged is reported as a damaged container, not read as llama2.c.
+  const std::string blq = temp_path("damaged_magic.blq");
+  write_text_atomic(blq, std::string(4096, 'x'));
+  EXPECT_EQ(detect_model_format(blq), ModelFormat::Container);
+  try {
+    load_model(blq);
+    FAIL();
+  } catch (const FileError& e) {
+    EXPECT_NE(std::string(e.what()).find("bad magic"), std::string::npos) << e.what();
+  }
+  std::remove(blq.c_str());
 }
 
 }  // namespace

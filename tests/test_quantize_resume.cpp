@@ -90,6 +90,18 @@ TEST(QuantizeResume, CtrlCWhileMeasuringCandidatesThenResume) {
   check_interrupt_and_resume({"--target-bpw", "4", "--candidates", "ternary"}, "measure.", 3);
 }
 
+// ApiQ trains block after block with no per-layer steps to keep: Ctrl-C during training stops it
+// at the next step with the same one line and no output, and a run with other options starts over.
+TEST(QuantizeResume, CtrlCWhileTrainingApiqStopsWithNoOutput) {
+  const test::TempDir dir;
+  const std::string out = dir.file("apiq.blq");
+  const std::vector<std::string> options = {"--method", "apiq", "--bits", "2", "--epochs", "1000"};
+  ASSERT_TRUE(interrupt_after(out, options, "text.", 1)) << "the run ended before SIGINT";
+  const test::CliResult r = test::run_bitlens(quantize_args(out, {"--method", "apiq", "--bits", "2", "--epochs", "0"}));
+  ASSERT_EQ(r.status, 0) << r.err;  // other options: starts over, and finishes
+  EXPECT_TRUE(fs::exists(out));
+}
+
 TEST(QuantizeResume, ChangedOptionsStartOver) {
   const test::TempDir dir;
   const std::string out = dir.file("q.blq");

@@ -148,6 +148,29 @@ TEST(Apiq, TrainingIsDeterministicForASeed) {
   EXPECT_EQ(a.final_mse, b.final_mse);
 }
 
+// A stop requested during training (here after block 0's first epoch) ends it at the next step
+// with CancelledError, not after the remaining blocks.
+TEST(Apiq, StopsAtTheNextStepWhenCancelled) {
+  const uint64_t seed = test::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  const model::Model m = test::synthetic_model(test::small_config(), seed);
+  const auto tokens = random_tokens(4 * m.config.seq_len, m.config.vocab_size, seed);
+  ApiqOptions o = fast_options(seed);
+  o.epochs = 3;
+  Cancellation cancel;
+  std::vector<EpochLoss> seen;
+  try {
+    apiq_quantize(m, tokens, m.config.seq_len, o, nullptr, [&](const EpochLoss& e) {
+      seen.push_back(e);
+      if (seen.size() == 2) cancel.request();
+    }, &cancel);
+    ADD_FAILURE() << "training finished although it was cancelled";
+  } catch (const CancelledError& e) {
+    EXPECT_NE(std::string(e.what()).find("training block 0 (apiq)"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(seen.size(), 2u);  // epoch 0 (the start) and epoch 1 of block 0, nothing after
+}
+
 TEST(Apiq, SaliencyRegularizerPullsSalientWeightsTowardFullPrecision) {
   const uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));

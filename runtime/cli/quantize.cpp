@@ -29,6 +29,7 @@
 #include "model/model_loader.h"
 #include "quant/measurement_file.h"
 #include "quant/model_quant.h"
+#include "train/output_fisher.h"
 
 namespace bitlens::cli {
 
@@ -36,8 +37,8 @@ namespace {
 
 struct QuantizeOptions {
   std::string model, tokenizer, output, recipe, save_recipe, json, calib_text, measurements, data_dir = "data";
-  std::string method = "gptq", rotation = "none", embedding = "q8", candidates = "all";
-  uint32_t bits = 4, group = 64, embedding_group = 64, calib_tokens = 16384, eval_windows = 0;
+  std::string method = "gptq", rotation = "none", embedding = "q8", candidates = "all", objective = "fisher";
+  uint32_t bits = 4, group = 64, embedding_group = 64, calib_tokens = 16384, eval_windows = 0, fisher_tokens = 4096;
   double target_bpw = 0.0, salient = 0.2;
   uint64_t calib_seed = 4321;
   ApiqCommandOptions apiq;
@@ -77,10 +78,31 @@ calib::ModelStats calibrate(model::CpuForward& forward, const std::vector<std::v
   return stats;
 }
 
+// The output Fisher of every block linear over the first --fisher-tokens tokens of the calibration
+// sequences (whole sequences, at least one).
+train::OutputFisher fisher(const QuantizeOptions& o, const model::Model& m, const std::vector<std::vector<uint32_t>>& seqs,
+                           QuantizeCheckpoint& ck) {
+  std::vector<std::vector<uint32_t>> use;
+  size_t tokens = 0;
+  for (const auto& seq : seqs) {
+    if (!use.empty() && tokens >= o.fisher_tokens) break;
+    use.push_back(seq);
+    tokens += seq.size();
+  }
+  ProgressBar bar("output Fisher (backward passes)");
+  return train::output_fisher(m, use, [&](size_t d, size_t t) {
+    ck.check("computing the output Fisher");
+    bar.update(d, t);
+  });
+}
+
 // The candidates of --candidates: every default one, or those of the listed methods; for ApiQ the
-// unrotated GPTQ ones (the training starts from a plain group format).
+// unrotated GPTQ ones (the training starts from a plain group format). Errors are weighted by the
+// output Fisher with --objective fisher.
 std::vector<quant::LayerMeasurement> measure(const QuantizeOptions& o, const model::Model& m,
+                                             const std::vector<std::vector<uint32_t>>& seqs,
                                              const quant::CalibrationLookup& cal, QuantizeCheckpoint& ck) {
+  const train::OutputFisher f = o.objective == "fisher" ? fisher(o, m, seqs, ck) : train::OutputFisher{};
   std::vector<quant::Method> keep;
   const bool apiq = is_apiq_method(o.method);
   if (apiq) keep = {quant::Method::Gptq};
@@ -99,7 +121,10 @@ std::vector<quant::LayerMeasurement> measure(const QuantizeOptions& o, const mod
         if (apiq ? s.method == quant::Method::Gptq && s.rotation == quant::RotationMode::None
                  : keep.empty() || std::find(keep.begin(), keep.end(), s.method) != keep.end() || s.method == quant::Method::Float)
           specs.push_back(s);
-      out.push_back(ck.measurement(name, [&] { return quant::measure_layer(name, w.span(), w.rows, w.cols, cal(name), specs); }));
+      const std::span<const float> weight = f.f.empty() ? std::span<const float>{} : f.at(i, model::Linear(k));
+      out.push_back(ck.measurement(name, [&] {
+        return quant::measure_layer(name, w.span(), w.rows, w.cols, cal(name), specs, weight);
+      }));
       bar.update(out.size(), m.weights.layers.size() * model::kLinearsPerLayer);
     }
   return out;
@@ -114,31 +139,35 @@ quant::LinearSpec uniform_spec(const QuantizeOptions& o) {
 }
 
 // measure(), or the measurements of --measurements FILE when it exists (taken with the same
-// calibration and candidates), else measure() saved there.
+// calibration, candidates and objective), else measure() saved there.
 std::vector<quant::LayerMeasurement> measurements(const QuantizeOptions& o, const model::Model& m,
+                                                  const std::vector<std::vector<uint32_t>>& seqs,
                                                   const quant::CalibrationLookup& cal, const std::string& calibration,
                                                   QuantizeCheckpoint& ck) {
-  const std::string key = calibration + "; candidates " + (is_apiq_method(o.method) ? "apiq" : o.candidates);
-  if (o.measurements.empty()) return measure(o, m, cal, ck);
+  std::string key = calibration + "; candidates " + (is_apiq_method(o.method) ? "apiq" : o.candidates) + "; objective " +
+                    o.objective;
+  if (o.objective == "fisher") key += " over " + std::to_string(o.fisher_tokens) + " tokens";
+  if (o.measurements.empty()) return measure(o, m, seqs, cal, ck);
   if (file_exists(o.measurements)) {
     quant::MeasurementFile f = quant::load_measurements(o.measurements);
     if (f.calibration != key)
       throw FileError(o.measurements, "measured with '" + f.calibration + "', not with '" + key + "'");
     return std::move(f.layers);
   }
-  quant::MeasurementFile f{key, measure(o, m, cal, ck)};
+  quant::MeasurementFile f{key, measure(o, m, seqs, cal, ck)};
   quant::save_measurements(o.measurements, f);
   return std::move(f.layers);
 }
 
 quant::Recipe choose_recipe(const QuantizeOptions& o, const quant::Recipe& hand, const model::Model& m,
-                            const quant::CalibrationLookup& cal, const std::string& calibration, QuantizeCheckpoint& ck) {
+                            const std::vector<std::vector<uint32_t>>& seqs, const quant::CalibrationLookup& cal,
+                            const std::string& calibration, QuantizeCheckpoint& ck) {
   if (o.target_bpw > 0.0 && is_apiq_method(o.method)) {
     const double lora = lora_bpw(m.config, o.apiq.rank);
     if (o.target_bpw <= lora) throw Error("--target-bpw does not cover the LoRA factors of rank " + std::to_string(o.apiq.rank));
-    return quant::allocate_recipe(measurements(o, m, cal, calibration, ck), o.target_bpw - lora, &hand);
+    return quant::allocate_recipe(measurements(o, m, seqs, cal, calibration, ck), o.target_bpw - lora, &hand);
   }
-  if (o.target_bpw > 0.0) return quant::allocate_recipe(measurements(o, m, cal, calibration, ck), o.target_bpw, &hand);
+  if (o.target_bpw > 0.0) return quant::allocate_recipe(measurements(o, m, seqs, cal, calibration, ck), o.target_bpw, &hand);
   if (!o.recipe.empty()) return hand;
   const quant::LinearSpec spec = uniform_spec(o);
   quant::Recipe r;
@@ -186,15 +215,16 @@ std::vector<std::array<train::ApiqOptions::LinearQuant, model::kLinearsPerLayer>
 }
 
 // The ApiQ model at --bits/--group, or at the bits a recipe or budget gives each layer; `recipe`
-// gets the formats trained.
+// gets the group formats trained (as rtn specs: a bit plan --recipe can take back).
 model::PackedModel train_apiq(const QuantizeOptions& o, const quant::Recipe& hand, const model::Model& m,
                               const std::vector<std::vector<uint32_t>>& seqs, const quant::CalibrationLookup& cal,
-                              const std::string& calibration, QuantizeCheckpoint& ck, quant::Format embedding,
-                              quant::Recipe& recipe, nlohmann::json& report) {
+                              const std::string& calibration, QuantizeCheckpoint& ck, const Cancellation& cancel,
+                              quant::Format embedding, quant::Recipe& recipe, nlohmann::json& report) {
   const auto bits = o.target_bpw > 0.0 || !o.recipe.empty()
-                        ? recipe_bits(choose_recipe(o, hand, m, cal, calibration, ck), m.config.n_layers)
+                        ? recipe_bits(choose_recipe(o, hand, m, seqs, cal, calibration, ck), m.config.n_layers)
                         : std::vector<std::array<train::ApiqOptions::LinearQuant, model::kLinearsPerLayer>>{};
-  model::PackedModel packed = apiq_model(m, seqs, o.apiq, o.bits, o.group, bits, embedding, o.embedding_group, report);
+  model::PackedModel packed =
+      apiq_model(m, seqs, o.apiq, o.bits, o.group, bits, embedding, o.embedding_group, cancel, report);
   for (uint32_t i = 0; i < packed.layers.size(); ++i)
     for (uint32_t k = 0; k < model::kLinearsPerLayer; ++k) {
       const auto& q = packed.layers[i].linears[k].weight.layout;
@@ -212,7 +242,7 @@ std::string job_key(const QuantizeOptions& o, const LoadedModel& lm) {
   k << "bitlens quantize checkpoint 1\nmodel " << file(o.model) << "\ntokenizer "
     << file(model::tokenizer_path_for(lm.model, o.tokenizer)) << "\nrecipe " << file(o.recipe) << "\ncalib-text "
     << file(o.calib_text) << "\ncalib-tokens " << o.calib_tokens << " seed " << o.calib_seed << "\ntarget-bpw "
-    << o.target_bpw << " candidates " << o.candidates << "\nspec " << o.method << " " << o.bits << " " << o.group << " "
+    << o.target_bpw << " candidates " << o.candidates << " objective " << o.objective << " " << o.fisher_tokens << "\nspec " << o.method << " " << o.bits << " " << o.group << " "
     << o.rotation << " " << o.salient << "\napiq " << o.apiq.rank << " " << o.apiq.epochs << " "
     << o.apiq.regularizer << " " << o.apiq.lambda_reg << " " << o.apiq.seed << "\nembedding " << o.embedding << " "
     << o.embedding_group << "\n";
@@ -242,9 +272,9 @@ void quantize(const QuantizeOptions& o, const Cancellation& cancel, QuantizeChec
   model::PackedModel packed;
   double recipe_seconds = 0.0;
   if (apiq) {
-    packed = train_apiq(o, hand, lm.model, seqs, cal, calibration, ck, embedding, recipe, report);
+    packed = train_apiq(o, hand, lm.model, seqs, cal, calibration, ck, cancel, embedding, recipe, report);
   } else {
-    recipe = choose_recipe(o, hand, lm.model, cal, calibration, ck);
+    recipe = choose_recipe(o, hand, lm.model, seqs, cal, calibration, ck);
     recipe_seconds = seconds_since(t0);
     t0 = Clock::now();
     packed = quant::quantize_model(lm.model, recipe, cal, {quant::Format::F32, 64, embedding, o.embedding_group},
@@ -274,6 +304,11 @@ void quantize(const QuantizeOptions& o, const Cancellation& cancel, QuantizeChec
                        {"total", seconds_since(start)}};
   report["calibration"] = {{"source", calib_source}, {"tokens", calib_tokens}};
   report["recipe"] = nlohmann::json::parse(quant::recipe_json(recipe));
+  if (apiq)  // the report and the container name the method that made the layers, not its start
+    for (auto& l : report["recipe"]["layers"]) {
+      l["method"] = o.method;
+      l["lora_rank"] = o.apiq.rank;
+    }
   if (!o.save_recipe.empty()) quant::save_recipe(o.save_recipe, recipe);
   if (!o.output.empty()) {
     model::write_container(o.output, packed, {report["recipe"], report["calibration"]}, &cancel);
@@ -320,6 +355,13 @@ void add_quantize_command(CLI::App& app) {
                                                      "(same calibration and candidates), or measure and save them there");
   cmd->add_option("--recipe", o->recipe, "Recipe JSON: the layers it fixes by hand (with --target-bpw), or every layer");
   cmd->add_option("--candidates", o->candidates, "Methods measured for --target-bpw: all, or a list like gptq,slim")->capture_default_str();
+  cmd->add_option("--objective", o->objective, "Error --target-bpw minimizes: fisher (each layer's output error weighted by "
+                                               "its output Fisher: the predicted loss increase) or output (plain output error)")
+      ->check(CLI::IsMember({"fisher", "output"}))
+      ->capture_default_str();
+  cmd->add_option("--fisher-tokens", o->fisher_tokens, "Calibration tokens the output Fisher is estimated on")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_option("--method", o->method, "One method for every layer: rtn, clip, gptq, slim, ptq161, ternary, tritplane, float, "
                                              "apiq, apiq-sal (with --target-bpw: apiq at a budgeted GPTQ allocation)")->capture_default_str();
   cmd->add_option("--bits", o->bits, "Bits of --method (2, 3, 4, 8; slim: mean 2 or 3)")->capture_default_str();

@@ -49,7 +49,8 @@ std::vector<uint32_t> full_sequences(std::span<const std::vector<uint32_t>> sequ
 model::PackedModel apiq_model(const model::Model& m, std::span<const std::vector<uint32_t>> sequences,
                               const ApiqCommandOptions& o, uint32_t bits, uint32_t group,
                               const std::vector<std::array<train::ApiqOptions::LinearQuant, model::kLinearsPerLayer>>& quant,
-                              quant::Format embedding, uint32_t embedding_group, nlohmann::json& report) {
+                              quant::Format embedding, uint32_t embedding_group, const Cancellation& cancel,
+                              nlohmann::json& report) {
   size_t seq_len = 0;
   const std::vector<uint32_t> tokens = full_sequences(sequences, seq_len);
   train::ApiqOptions a;
@@ -67,7 +68,10 @@ model::PackedModel apiq_model(const model::Model& m, std::span<const std::vector
   if (o.saliency) {
     a.regularizer = o.regularizer == "before" ? train::SaliencyRegularizer::BeforeLora : train::SaliencyRegularizer::AfterLora;
     ProgressBar bar("gradient saliency");
-    saliency = train::gradient_saliency(m, tokens, seq_len, [&](size_t d, size_t t) { bar.update(d, t); });
+    saliency = train::gradient_saliency(m, tokens, seq_len, [&](size_t d, size_t t) {
+      cancel.check("computing the gradient saliency");
+      bar.update(d, t);
+    });
   }
   const size_t n_seq = tokens.size() / seq_len;
   ProgressBar bar("apiq training");
@@ -75,7 +79,8 @@ model::PackedModel apiq_model(const model::Model& m, std::span<const std::vector
                                                    [&](const train::EpochLoss& e) {
                                                      bar.update(uint64_t(e.block) * (a.epochs + 1) + e.epoch + 1,
                                                                 uint64_t(m.config.n_layers) * (a.epochs + 1));
-                                                   });
+                                                   },
+                                                   &cancel);
   bar.finish();
   nlohmann::json blocks = nlohmann::json::array();
   for (uint32_t b = 0; b < m.config.n_layers; ++b) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/cancel.h"
 #include "model/packed_model.h"
 #include "model/weights.h"
 #include "quant/format.h"
@@ -36,10 +37,12 @@ double lora_bpw(const model::ModelConfig& c, uint32_t rank);
 
 // Trains the packed model: every linear at the (bits, group) of `quant` ([layer][linear]; empty:
 // `bits`/`group` for all), on `sequences` (those shorter than the longest are dropped). Adds the
-// training summary to `report`.
+// training summary to `report`. Stops with CancelledError when `cancel` is requested (checked
+// between sequences of the saliency pass and before every training step).
 model::PackedModel apiq_model(const model::Model& m, std::span<const std::vector<uint32_t>> sequences,
                               const ApiqCommandOptions& o, uint32_t bits, uint32_t group,
                               const std::vector<std::array<train::ApiqOptions::LinearQuant, model::kLinearsPerLayer>>& quant,
-                              quant::Format embedding, uint32_t embedding_group, nlohmann::json& report);
+                              quant::Format embedding, uint32_t embedding_group, const Cancellation& cancel,
+                              nlohmann::json& report);
 
 }  // namespace bitlens::cli

@@ -1,6 +1,7 @@
 // Format detection and default tokenizer lookup (see model_loader.h).
 #include "model/model_loader.h"
 
+#include <cctype>
 #include <cstring>
 #include <filesystem>
 
@@ -18,7 +19,12 @@ ModelFormat detect_model_format(const std::string& path) {
   uint32_t magic = 0;
   if (f.size() >= 4) std::memcpy(&magic, f.data(), 4);
   if (magic == kGgufMagic) return ModelFormat::Gguf;
-  return is_container(path) ? ModelFormat::Container : ModelFormat::Llama2c;
+  if (is_container(path)) return ModelFormat::Container;
+  // llama2.c checkpoints have no magic; a .blq file without the container's is a damaged container,
+  // and the container reader says so (rather than the llama2.c reader guessing at its header).
+  std::string ext = std::filesystem::path(path).extension().string();
+  for (char& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return ext == ".blq" ? ModelFormat::Container : ModelFormat::Llama2c;
 }
 
 Model load_model(const std::string& path) {

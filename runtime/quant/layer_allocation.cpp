@@ -20,7 +20,11 @@ uint64_t layer_seed(const std::string& name) {
 }
 
 double layer_error(std::span<const float> w, std::span<const float> w_eff, uint32_t rows, uint32_t cols,
-                   const Calibration* cal) {
+                   const Calibration* cal, std::span<const float> output_fisher) {
+  // H = 2 E[x x^T]: output_error's per-output term is E[e_i^2], so half of it weighted by f_i.
+  if (cal && cal->has_hessian() && !output_fisher.empty())
+    return 0.5 * output_error(w, w_eff, rows, cols, cal->hessian, output_fisher);
+  if (!output_fisher.empty()) throw Error("layer_error: the output Fisher needs a calibration Hessian");
   if (cal && cal->has_hessian()) return output_error(w, w_eff, rows, cols, cal->hessian);
   if (cal) return weighted_error(w, w_eff, rows, cols, ErrorWeights(cal->mean_square, rows, cols));
   return weighted_error(w, w_eff, rows, cols);
@@ -46,7 +50,8 @@ std::vector<LinearSpec> default_candidates(uint32_t rows, uint32_t cols, const C
 }
 
 LayerMeasurement measure_layer(const std::string& name, std::span<const float> w, uint32_t rows, uint32_t cols,
-                               const Calibration* cal, std::span<const LinearSpec> specs) {
+                               const Calibration* cal, std::span<const LinearSpec> specs,
+                               std::span<const float> output_fisher) {
   LayerMeasurement m;
   m.name = name;
   m.weights = uint64_t(rows) * cols;
@@ -54,7 +59,7 @@ LayerMeasurement measure_layer(const std::string& name, std::span<const float> w
     const QuantizedLinear q = quantize_linear(w, rows, cols, cal, s, layer_seed(name));
     m.specs.push_back(s);
     m.bits.push_back(stored_bits(q));
-    m.errors.push_back(layer_error(w, effective_weight(q), rows, cols, cal));
+    m.errors.push_back(layer_error(w, effective_weight(q), rows, cols, cal, output_fisher));
   }
   return m;
 }

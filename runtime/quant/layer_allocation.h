@@ -4,6 +4,10 @@
 // counts them: codes, parameters, masks, sign vectors), its error the layer's output error
 // tr((W - W_eff) H (W - W_eff)^T) / 2 with W_eff the effective weight U^T W'_hat V, or the
 // E[x^2]-weighted weight error without a Hessian, or the plain weight error without calibration.
+// Given the layer's output Fisher f (train/output_fisher.h) and a Hessian, the error is instead the
+// predicted rise of the loss per token, 1/2 sum_i f_i E[((W - W_eff) x)_i^2] in nats, which is
+// comparable between layers: raw output errors are in each layer's own units (inputs of wo and w2
+// are ~100x smaller than the normalized residual stream), so summing them misallocates bits.
 #pragma once
 
 #include <cstdint>
@@ -29,7 +33,7 @@ struct LayerMeasurement {
 uint64_t layer_seed(const std::string& name);
 
 double layer_error(std::span<const float> w, std::span<const float> w_eff, uint32_t rows, uint32_t cols,
-                   const Calibration* cal);
+                   const Calibration* cal, std::span<const float> output_fisher = {});
 
 // The default candidates for a [rows x cols] layer: GPTQ (RTN without a Hessian) at 2, 3, 4, 8 bits
 // and groups 64, 128, each plain and rotated where the widths allow; SliM-LLM at 2 and 3 bits,
@@ -37,7 +41,8 @@ double layer_error(std::span<const float> w, std::span<const float> w_eff, uint3
 std::vector<LinearSpec> default_candidates(uint32_t rows, uint32_t cols, const Calibration* cal);
 
 LayerMeasurement measure_layer(const std::string& name, std::span<const float> w, uint32_t rows, uint32_t cols,
-                               const Calibration* cal, std::span<const LinearSpec> specs);
+                               const Calibration* cal, std::span<const LinearSpec> specs,
+                               std::span<const float> output_fisher = {});
 
 // One candidate per layer minimizing the total error with total stored bits <= floor(target_bpw *
 // weights). Layers fixed in `by_hand` keep their spec, which must be among the measured ones.

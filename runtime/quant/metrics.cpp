@@ -21,9 +21,11 @@ void check_pair(std::span<const float> w, std::span<const float> w_hat, uint32_t
 }  // namespace
 
 double output_error(std::span<const float> w, std::span<const float> w_hat, uint32_t rows, uint32_t cols,
-                    const std::vector<double>& h) {
+                    const std::vector<double>& h, std::span<const float> row_weight) {
   check_pair(w, w_hat, rows, cols, "output_error");
   if (h.size() != size_t(cols) * cols) throw Error("output_error: the Hessian must be " + std::to_string(cols) + " square");
+  if (!row_weight.empty() && row_weight.size() != rows)
+    throw Error("output_error: " + std::to_string(row_weight.size()) + " row weights for " + std::to_string(rows) + " rows");
   std::vector<double> per_row(rows);
   parallel_for(rows, [&](size_t r0, size_t r1) {
     std::vector<double> e(cols);
@@ -37,7 +39,7 @@ double output_error(std::span<const float> w, std::span<const float> w_hat, uint
         for (uint32_t j = 0; j < cols; ++j) t += hi[j] * e[j];
         s += e[i] * t;
       }
-      per_row[r] = 0.5 * s;
+      per_row[r] = 0.5 * s * (row_weight.empty() ? 1.0 : double(row_weight[r]));
     }
   });
   return std::accumulate(per_row.begin(), per_row.end(), 0.0);

@@ -165,7 +165,7 @@ void check_options(const model::Model& m, std::span<const uint32_t> tokens, size
 
 ApiqResult apiq_quantize(const model::Model& m, std::span<const uint32_t> tokens, size_t seq_len,
                          const ApiqOptions& o, const GradientSaliency* saliency,
-                         const std::function<void(const EpochLoss&)>& progress) {
+                         const std::function<void(const EpochLoss&)>& progress, const Cancellation* cancel) {
   check_options(m, tokens, seq_len, o, saliency);
   const auto start = std::chrono::steady_clock::now();
   const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
@@ -196,6 +196,7 @@ ApiqResult apiq_quantize(const model::Model& m, std::span<const uint32_t> tokens
       EpochLoss sum;
       size_t batches = 0;
       for (size_t s = 0; s < n_seq; s += o.batch_seqs, ++batches) {
+        if (cancel) cancel->check("training block " + std::to_string(layer) + " (apiq)");
         const size_t b = std::min<size_t>(o.batch_seqs, n_seq - s), off = s * seq_len * dim;
         const EpochLoss l = trainer.step({b, seq_len}, &x_q[off], &y_fp[off], o.aug_loss ? &y_aug[off] : nullptr,
                                          epoch > 0);

@@ -15,6 +15,7 @@
 #include <span>
 #include <vector>
 
+#include "common/cancel.h"
 #include "model/packed_model.h"
 #include "model/weights.h"
 #include "quant/format.h"
@@ -67,9 +68,11 @@ struct ApiqResult {
 };
 
 // tokens: calibration sequences of seq_len tokens, row-major. `saliency` is required when a
-// regularizer is chosen. progress is called after every epoch of every block.
+// regularizer is chosen. progress is called after every epoch of every block. `cancel`, when given,
+// is checked before every optimizer step (CancelledError: nothing is returned).
 ApiqResult apiq_quantize(const model::Model& model, std::span<const uint32_t> tokens, size_t seq_len,
                          const ApiqOptions& options, const GradientSaliency* saliency,
-                         const std::function<void(const EpochLoss&)>& progress = {});
+                         const std::function<void(const EpochLoss&)>& progress = {},
+                         const Cancellation* cancel = nullptr);
 
 }  // namespace bitlens::train

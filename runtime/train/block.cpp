@@ -71,8 +71,19 @@ void Block::forward(const BlockWeights& w, BatchShape shape, const float* x, flo
   for (size_t i = 0; i < T * dim; ++i) y[i] += a.h[i];
 }
 
+namespace {
+
+// sq[i] += sum over the T rows of d of d[t, i]^2, for a [T x n] gradient.
+void add_squares(const float* d, size_t T, size_t n, std::vector<double>& sq) {
+  sq.resize(n, 0.0);
+  for (size_t t = 0; t < T; ++t)
+    for (size_t i = 0; i < n; ++i) sq[i] += double(d[t * n + i]) * double(d[t * n + i]);
+}
+
+}  // namespace
+
 void Block::backward(const BlockWeights& w, BlockActivations& a, const float* dy, float* dx,
-                     const std::array<float*, model::kLinearsPerLayer>& dw) const {
+                     const std::array<float*, model::kLinearsPerLayer>& dw, OutputSquares* out_sq) const {
   const BatchShape shape = a.shape;
   const size_t T = shape.tokens(), dim = c_.dim, kvd = c_.kv_dim(), hid = c_.hidden_dim;
   const auto lin = [&](Linear l) { return w.linear[uint32_t(l)]; };
@@ -85,20 +96,31 @@ void Block::backward(const BlockWeights& w, BlockActivations& a, const float* dy
   for (auto* v : {&dk, &dv}) v->resize(T * kvd);
   dn1.resize(dx ? T * dim : 0);
 
+  const auto squares = [&](Linear l, const float* d, size_t n) {
+    if (out_sq) add_squares(d, T, n, (*out_sq)[uint32_t(l)]);
+  };
+
   // Feed-forward half: y = h + W2 act.
+  squares(Linear::W2, dy, dim);
   linear_backward(a.act.data(), lin(Linear::W2), dy, T, hid, dim, dact.data(), false, grad(Linear::W2), false);
   swiglu_backward(a.gate.data(), a.up.data(), dact.data(), T * hid, dgate.data(), dup.data());
+  squares(Linear::W1, dgate.data(), hid);
+  squares(Linear::W3, dup.data(), hid);
   linear_backward(a.n2.data(), lin(Linear::W1), dgate.data(), T, dim, hid, dn2.data(), false, grad(Linear::W1), false);
   linear_backward(a.n2.data(), lin(Linear::W3), dup.data(), T, dim, hid, dn2.data(), true, grad(Linear::W3), false);
   rmsnorm_backward(a.h.data(), w.rms_ffn, a.inv2.data(), dn2.data(), T, dim, dh.data());
   for (size_t i = 0; i < T * dim; ++i) dh[i] += dy[i];
 
   // Attention half: h = x + Wo att.
+  squares(Linear::Wo, dh.data(), dim);
   linear_backward(a.att.data(), lin(Linear::Wo), dh.data(), T, dim, dim, datt.data(), false, grad(Linear::Wo), false);
   attention_backward(a.q.data(), a.k.data(), a.v.data(), a.probs.data(), datt.data(), shape,
                      {c_.n_heads, c_.n_kv_heads, c_.head_dim()}, dq.data(), dk.data(), dv.data());
   rope_.apply(dq.data(), shape, dim, true);
   rope_.apply(dk.data(), shape, kvd, true);
+  squares(Linear::Wq, dq.data(), dim);
+  squares(Linear::Wk, dk.data(), kvd);
+  squares(Linear::Wv, dv.data(), kvd);
   float* dn1p = dx ? dn1.data() : nullptr;  // the input gradient is skipped when nobody wants it
   linear_backward(a.n1.data(), lin(Linear::Wq), dq.data(), T, dim, dim, dn1p, false, grad(Linear::Wq), false);
   linear_backward(a.n1.data(), lin(Linear::Wk), dk.data(), T, dim, kvd, dn1p, true, grad(Linear::Wk), false);

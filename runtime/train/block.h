@@ -33,6 +33,10 @@ LinearShape linear_shape(const model::ModelConfig& c, model::Linear l);
 
 // Activations the backward pass needs, for one batch, and the backward's scratch. Reusing one
 // object across batches of the same shape reuses its memory.
+// Per linear (indexed by model::Linear), per output: the sum over tokens of the squared gradient of
+// the loss with respect to that output (the diagonal of the empirical output Fisher, unnormalized).
+using OutputSquares = std::array<std::vector<double>, model::kLinearsPerLayer>;
+
 struct BlockActivations {
   BatchShape shape;
   std::vector<float> x, n1, inv1, q, k, v, probs, att, h, n2, inv2, gate, up, act;
@@ -47,9 +51,10 @@ class Block {
   void forward(const BlockWeights& w, BatchShape shape, const float* x, float* y, BlockActivations& acts) const;
 
   // From dy: dx (if not null) and the gradient of every linear weight whose dw entry is not null
-  // (overwritten), for the batch of the last forward into `acts`. Norm weights are frozen.
+  // (overwritten), for the batch of the last forward into `acts`. Norm weights are frozen. With
+  // `out_sq`, each linear's squared output gradients are added to it (resized as needed).
   void backward(const BlockWeights& w, BlockActivations& acts, const float* dy, float* dx,
-                const std::array<float*, model::kLinearsPerLayer>& dw) const;
+                const std::array<float*, model::kLinearsPerLayer>& dw, OutputSquares* out_sq = nullptr) const;
 
   const model::ModelConfig& config() const { return c_; }
 

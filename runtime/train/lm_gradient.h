@@ -24,7 +24,10 @@ class LmGradient {
 
   // Mean next-token cross-entropy of `tokens` (shape.n_seq sequences of shape.seq_len tokens,
   // row-major; position i predicts token i + 1). Fills `grads` (resized as needed) when not null.
-  double loss(std::span<const uint32_t> tokens, BatchShape shape, LinearGradients* grads);
+  // Adds each block linear's squared output gradients (of this mean loss) to `out_sq[layer]` when
+  // not null (resized as needed).
+  double loss(std::span<const uint32_t> tokens, BatchShape shape, LinearGradients* grads,
+              std::vector<OutputSquares>* out_sq = nullptr);
 
  private:
   const model::Model& model_;
