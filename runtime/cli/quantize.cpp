@@ -242,8 +242,8 @@ std::string job_key(const QuantizeOptions& o, const LoadedModel& lm) {
   k << "bitlens quantize checkpoint 1\nmodel " << file(o.model) << "\ntokenizer "
     << file(model::tokenizer_path_for(lm.model, o.tokenizer)) << "\nrecipe " << file(o.recipe) << "\ncalib-text "
     << file(o.calib_text) << "\ncalib-tokens " << o.calib_tokens << " seed " << o.calib_seed << "\ntarget-bpw "
-    << o.target_bpw << " candidates " << o.candidates << " objective " << o.objective << " " << o.fisher_tokens << "\nspec " << o.method << " " << o.bits << " " << o.group << " "
-    << o.rotation << " " << o.salient << "\napiq " << o.apiq.rank << " " << o.apiq.epochs << " "
+    << o.target_bpw << " candidates " << o.candidates << " objective " << o.objective << " " << o.fisher_tokens
+    << "\nspec " << o.method << " " << o.bits << " " << o.group << " " << o.rotation << " " << o.salient << "\napiq " << o.apiq.rank << " " << o.apiq.epochs << " "
     << o.apiq.regularizer << " " << o.apiq.lambda_reg << " " << o.apiq.seed << "\nembedding " << o.embedding << " "
     << o.embedding_group << "\n";
   return k.str();
