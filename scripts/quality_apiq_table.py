@@ -18,6 +18,11 @@ def fmt(values, digits):
     return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
 
 
+def total_seconds(report):
+    s = report["seconds"]  # reports of older builds hold the total only
+    return s["total"] if isinstance(s, dict) else s
+
+
 def paired(runs, apiq):
     diffs = [r["eval"]["mean_kl"] - apiq[r["seed_name"]] for r in runs if r["seed_name"] in apiq]
     if not diffs:
@@ -46,7 +51,7 @@ def main():
             ev = [r["eval"] for r in runs]
             print(f"| {label} | {len(runs)} | {fmt([r['linear_bpw'] for r in runs], 3)} "
                   f"| {fmt([e['mean_kl'] for e in ev], 3)} | {fmt([100 * e['top1_agreement'] for e in ev], 2)} "
-                  f"| {fmt([e['perplexity'] for e in ev], 0)} | {fmt([r['seconds']['total'] for r in runs], 0)} "
+                  f"| {fmt([e['perplexity'] for e in ev], 0)} | {fmt([total_seconds(r) for r in runs], 0)} "
                   f"| {', '.join('%.3f' % e['mean_kl'] for e in ev)} | {paired(runs, apiq) if 'sal' in method else ''} |")
     ref = next(iter(groups.values()))[0]["eval"]["reference_perplexity"] if groups else None
     if ref:
