@@ -20,6 +20,8 @@ for bits, group, budget in [(2, 128, "~2"), (2, 64, "~2.5"), (3, 128, "~3"), (4,
         (f"gptq-q{bits}-g{group}", "GPTQ", budget, spec),
         (f"rtn-rot-q{bits}-g{group}", "RTN + rotation", budget, spec + " rot=both"),
         (f"gptq-rot-q{bits}-g{group}", "GPTQ + rotation", budget, spec + " rot=both"),
+        (f"gptq-clip-q{bits}-g{group}", "GPTQ, clipped ranges", budget, spec),
+        (f"gptq-clip-rot-q{bits}-g{group}", "GPTQ, clipped ranges + rotation", budget, spec + " rot=both"),
     ]
 ROWS += [
     ("slim-b2-g128", "SliM-LLM", "~2", "mean 2 bits g128"),
@@ -43,6 +45,8 @@ NA = {
     "GPTQ": {"~1.6": "a"},
     "RTN + rotation": {"~1.6": "a"},
     "GPTQ + rotation": {"~1.6": "a"},
+    "GPTQ, clipped ranges": {"~1.6": "a"},
+    "GPTQ, clipped ranges + rotation": {"~1.6": "a"},
     "SliM-LLM": {"~1.6": "b", "~4": "b"},
     "PTQ1.61": {"~2.5": "c", "~3": "c", "~4": "c"},
     "ternary": {"~2.5": "d", "~3": "d", "~4": "d"},
@@ -60,7 +64,8 @@ NA_NOTES = {
     "f": "with the GPTQ candidates the smallest choice is 2.31 bpw and `quantize` refuses the budget",
     "g": "the smallest candidates of this model's 288- and 768-wide rows (ternary, PTQ1.61) take 1.86-1.91 bpw",
 }
-METHOD_ORDER = ["RTN", "clip", "GPTQ", "RTN + rotation", "GPTQ + rotation", "SliM-LLM", "PTQ1.61", "ternary",
+METHOD_ORDER = ["RTN", "clip", "GPTQ", "RTN + rotation", "GPTQ + rotation", "GPTQ, clipped ranges",
+                "GPTQ, clipped ranges + rotation", "SliM-LLM", "PTQ1.61", "ternary",
                 "trit-planes"] + [name for _, _, name in ALLOCATIONS]
 
 

@@ -14,9 +14,9 @@ namespace bitlens::gui {
 
 namespace {
 
-constexpr quant::Method kMethods[] = {quant::Method::Rtn,    quant::Method::Clip,    quant::Method::Gptq,
-                                      quant::Method::Slim,   quant::Method::Ptq161,  quant::Method::Ternary,
-                                      quant::Method::TritPlane, quant::Method::Float};
+constexpr quant::Method kMethods[] = {quant::Method::Rtn,     quant::Method::Clip,      quant::Method::Gptq,
+                                      quant::Method::GptqClip, quant::Method::Slim,      quant::Method::Ptq161,
+                                      quant::Method::Ternary,  quant::Method::TritPlane, quant::Method::Float};
 
 std::vector<uint32_t> bit_choices(quant::Method m) {
   switch (m) {

@@ -362,8 +362,10 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("--fisher-tokens", o->fisher_tokens, "Calibration tokens the output Fisher is estimated on")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--method", o->method, "One method for every layer: rtn, clip, gptq, slim, ptq161, ternary, tritplane, float, "
-                                             "apiq, apiq-sal (with --target-bpw: apiq at a budgeted GPTQ allocation)")->capture_default_str();
+  cmd->add_option("--method", o->method,
+                  "One method for every layer: rtn, clip, gptq, gptq-clip, slim, ptq161, ternary, tritplane, float, "
+                  "apiq, apiq-sal (with --target-bpw: apiq at a budgeted GPTQ allocation)")
+      ->capture_default_str();
   cmd->add_option("--bits", o->bits, "Bits of --method (2, 3, 4, 8; slim: mean 2 or 3)")->capture_default_str();
   cmd->add_option("--group", o->group, "Group size of --method (32, 64, 128)")->capture_default_str();
   cmd->add_option("--rotation", o->rotation, "Hadamard rotation of --method: none, input or both")->capture_default_str();

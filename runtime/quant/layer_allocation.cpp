@@ -39,6 +39,9 @@ std::vector<LinearSpec> default_candidates(uint32_t rows, uint32_t cols, const C
   for (RotationMode rot : rotations) {
     for (uint32_t bits : {2u, 3u, 4u, 8u})
       for (uint32_t g : {64u, 128u}) specs.push_back({hessian ? Method::Gptq : Method::Rtn, bits, g, rot});
+    if (hessian)
+      for (uint32_t bits : {2u, 3u})
+        for (uint32_t g : {64u, 128u}) specs.push_back({Method::GptqClip, bits, g, rot});
     if (hessian) specs.push_back({Method::Ptq161, 1, 64, rot, 0.2});
     if (hessian && sample)
       for (uint32_t bits : {2u, 3u}) specs.push_back({Method::Slim, bits, 128, rot});

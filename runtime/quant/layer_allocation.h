@@ -36,7 +36,8 @@ double layer_error(std::span<const float> w, std::span<const float> w_eff, uint3
                    const Calibration* cal, std::span<const float> output_fisher = {});
 
 // The default candidates for a [rows x cols] layer: GPTQ (RTN without a Hessian) at 2, 3, 4, 8 bits
-// and groups 64, 128, each plain and rotated where the widths allow; SliM-LLM at 2 and 3 bits,
+// and groups 64, 128, GPTQ with clipped group ranges at 2 and 3 bits, each plain and rotated where
+// the widths allow; SliM-LLM at 2 and 3 bits,
 // PTQ1.61, ternary and trit-planes (those needing calibration only with it); and f16.
 std::vector<LinearSpec> default_candidates(uint32_t rows, uint32_t cols, const Calibration* cal);
 

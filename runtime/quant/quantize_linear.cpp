@@ -14,10 +14,12 @@ namespace bitlens::quant {
 
 namespace {
 
-constexpr Method kMethods[] = {Method::Float, Method::Rtn,    Method::Clip,    Method::Gptq,
-                               Method::Slim,  Method::Ptq161, Method::Ternary, Method::TritPlane};
+constexpr Method kMethods[] = {Method::Float,  Method::Rtn,     Method::Clip,      Method::Gptq,    Method::GptqClip,
+                               Method::Slim,   Method::Ptq161,  Method::Ternary,   Method::TritPlane};
 
-bool needs_hessian(Method m) { return m == Method::Gptq || m == Method::Slim || m == Method::Ptq161; }
+bool needs_hessian(Method m) {
+  return m == Method::Gptq || m == Method::GptqClip || m == Method::Slim || m == Method::Ptq161;
+}
 
 PackedMatrix quantize_matrix(std::span<const float> w, uint32_t rows, uint32_t cols, const Calibration* cal,
                              const LinearSpec& s) {
@@ -26,7 +28,14 @@ PackedMatrix quantize_matrix(std::span<const float> w, uint32_t rows, uint32_t c
     case Method::Float: return pack_float(w, rows, cols, s.format());
     case Method::Rtn: return pack(quantize_rtn(w, rows, cols, s.bits, s.group_size));
     case Method::Clip: return pack(quantize_clip_search(w, rows, cols, s.bits, s.group_size, ew));
-    case Method::Gptq: return pack(quantize_gptq(w, rows, cols, cal->hessian, {s.bits, s.group_size}));
+    case Method::Gptq:
+    case Method::GptqClip: {
+      GptqOptions o;
+      o.bits = s.bits;
+      o.group_size = s.group_size;
+      o.clip_search = s.method == Method::GptqClip;
+      return pack(quantize_gptq(w, rows, cols, cal->hessian, o));
+    }
     case Method::Slim: {
       SlimOptions o;
       o.bits = s.bits;
@@ -56,6 +65,7 @@ const char* method_name(Method m) {
     case Method::Ptq161: return "ptq161";
     case Method::Ternary: return "ternary";
     case Method::TritPlane: return "tritplane";
+    case Method::GptqClip: return "gptq-clip";
   }
   return "?";
 }
@@ -119,6 +129,7 @@ void validate(const LinearSpec& s) {
     case Method::Rtn:
     case Method::Clip:
     case Method::Gptq:
+    case Method::GptqClip:
       if (s.bits != 2 && s.bits != 3 && s.bits != 4 && s.bits != 8) throw Error(what + "bits must be 2, 3, 4 or 8");
       break;
     case Method::Slim:

@@ -14,8 +14,10 @@
 
 namespace bitlens::quant {
 
-enum class Method : uint32_t { Float, Rtn, Clip, Gptq, Slim, Ptq161, Ternary, TritPlane };
-const char* method_name(Method m);            // "float", "rtn", "clip", "gptq", "slim", "ptq161", "ternary", "tritplane"
+// GptqClip: GPTQ whose groups take the clipping search's range (clip_search.h) instead of min-max.
+enum class Method : uint32_t { Float, Rtn, Clip, Gptq, Slim, Ptq161, Ternary, TritPlane, GptqClip };
+// "float", "rtn", "clip", "gptq", "slim", "ptq161", "ternary", "tritplane", "gptq-clip"
+const char* method_name(Method m);
 Method parse_method(const std::string& name);  // throws Error listing the choices
 
 struct LinearSpec {
