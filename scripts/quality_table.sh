@@ -109,7 +109,7 @@ for q in "2 64" "3 128" "2 128" "4 128"; do
   set -- $q
   uniform gptq-clip $1 $2
 done
-uniform gptq-clip 2 64 both; uniform gptq-clip 3 128 both
+uniform gptq-clip 2 64 both; uniform gptq-clip 3 128 both; uniform gptq-clip 2 128 both; uniform gptq-clip 4 128 both
 row slim-b2-g128 --method slim --bits 2 --group 128
 row ternary-g64 --method ternary --group 64
 
