@@ -43,7 +43,7 @@ PackedMatrix pack(const Ptq161Matrix& m) {
   parallel_for(m.rows, [&](size_t r0, size_t r1) {
     for (size_t r = r0; r < r1; ++r) {
       const uint32_t t = uint32_t(r) / kTileRows, i = uint32_t(r) % kTileRows;
-      const uint8_t* q = &m.codes[r * ns];
+      const uint8_t* q = m.codes.data() + r * ns;  // no salient columns: codes is empty
       for (uint32_t c = 0; c < m.cols; ++c) {
         const uint32_t b = slot[c] >= 0 ? q[slot[c]] & 1u : m.signs[r * m.cols + c] & 1u;
         if (slot[c] >= 0 && q[slot[c]] > 15) throw Error("pack(ptq161): salient code above 15");
@@ -98,7 +98,7 @@ Ptq161Matrix unpack_ptq161(const PackedMatrix& p) {
   uint8_t high[kChunk];
   for (uint32_t r = 0; r < m.rows; ++r) {
     const uint32_t t = r / kTileRows, i = r % kTileRows;
-    uint8_t* q = &m.codes[size_t(r) * ns];
+    uint8_t* q = m.codes.data() + size_t(r) * ns;  // no salient columns: codes is empty
     for (uint32_t sc = 0; sc < salient_chunks; ++sc) {
       q3::unpack_chunk(&p.words[salient_code_word(s, salient_chunks, t, sc, i)], high);
       for (uint32_t j = 0; j < kChunk && sc * kChunk + j < ns; ++j) q[sc * kChunk + j] = uint8_t(high[j] << 1);
