@@ -50,6 +50,18 @@ SessionOptions quiet() {
   return o;
 }
 
+// Candidates without calibration (round-to-nearest, ternary, trit-planes, f16), whose 2-bit errors
+// are several times their 4-bit ones. The GPTQ family calibrated on 40 random tokens of a random
+// model does not keep that order on other tokens (gptq-clip at 2.6 bpw measured below 4-bit RTN in
+// 3 of 12 seeds), which is not what this test is about.
+SessionOptions quiet_uncalibrated() {
+  SessionOptions o = quiet();
+  o.candidates = [](uint32_t rows, uint32_t cols, const quant::Calibration*) {
+    return quant::default_candidates(rows, cols, nullptr);
+  };
+  return o;
+}
+
 }  // namespace
 
 TEST(InspectCalibration, SitesFollowTheForwardPass) {
@@ -121,7 +133,7 @@ TEST(InspectEval, AgainstADirectComparison) {
 }
 
 TEST(InspectSession, EvaluatesEveryEdit) {
-  Session s(quiet());
+  Session s(quiet_uncalibrated());
   ASSERT_TRUE(s.run(tiny_open(test::fresh_seed(), false)).ok);
   s.wait_idle();
   auto snap = s.snapshot();
