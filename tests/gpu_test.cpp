@@ -49,4 +49,11 @@ std::vector<float> random_normal(size_t n, uint64_t seed, float stddev) {
   return v;
 }
 
+std::vector<uint32_t> random_tokens(size_t n, uint32_t vocab, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<uint32_t> t(n);
+  for (auto& v : t) v = uint32_t(rng() % vocab);
+  return t;
+}
+
 }  // namespace bitlens::test

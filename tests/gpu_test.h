@@ -35,5 +35,7 @@ inline constexpr uint32_t kPoison = 0x7fc0dead;
 // failure through SCOPED_TRACE in the tests.
 uint64_t fresh_seed();
 std::vector<float> random_normal(size_t n, uint64_t seed, float stddev = 1.0f);
+// n token ids uniform in [0, vocab).
+std::vector<uint32_t> random_tokens(size_t n, uint32_t vocab, uint64_t seed);
 
 }  // namespace bitlens::test

@@ -8,15 +8,14 @@
 //  - the CLI's JSON report, and its errors.
 // No test asserts a speed.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "bench/bench.h"
 #include "bench/synthetic.h"
+#include "cli_process.h"
 #include "gpu_test.h"
 #include "model/cpu_forward.h"
 #include "model/float_model.h"
@@ -138,20 +137,12 @@ namespace {
 
 struct CliResult {
   int status;
-  std::string out;
+  std::string out;  // stdout, then stderr
 };
 
 CliResult run_bitlens(const std::string& args) {
-  const std::string cmd = std::string("'") + BITLENS_CLI + "' " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  CliResult r{-1, ""};
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  const test::CliResult r = test::run_bitlens_shell(args);
+  return {r.status, r.out + r.err};
 }
 
 }  // namespace

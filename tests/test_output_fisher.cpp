@@ -20,16 +20,7 @@
 using namespace bitlens;
 using model::Linear;
 
-namespace {
-
-std::vector<uint32_t> random_tokens(size_t n, uint32_t vocab, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<uint32_t> t(n);
-  for (auto& v : t) v = uint32_t(rng() % vocab);
-  return t;
-}
-
-}  // namespace
+using test::random_tokens;
 
 // With two tokens only position 0 is scored, so every weight gradient is rank one, dW = dy_0 x_0^T,
 // and the output Fisher is dy_0^2: row i of dW has squared norm f_i ||x_0||^2, the same ||x_0||^2 for
@@ -75,7 +66,9 @@ TEST(OutputFisher, TwoTokenSequenceMatchesTheWeightGradients) {
       ASSERT_GT(fi[top], 0.0f) << what;
       // ||x_0||^2 from the row with the largest gradient; fp32 gradients, so 1e-4 relative.
       const double c = row_sq[top] / fi[top];
-      if (l == 0 && Linear(k) == Linear::Wv) EXPECT_NEAR(c, x0_sq, 1e-4 * x0_sq) << what;
+      if (l == 0 && Linear(k) == Linear::Wv) {
+        EXPECT_NEAR(c, x0_sq, 1e-4 * x0_sq) << what;
+      }
       for (size_t i = 0; i < rows; ++i)
         EXPECT_NEAR(row_sq[i], double(fi[i]) * c, 1e-4 * row_sq[top]) << what << " row " << i;
     }

@@ -59,6 +59,14 @@ struct GptqCase {
   uint32_t rows, cols, bits, group;
 };
 
+// A positive diagonal Hessian: GPTQ's walk then has no error to feed forward.
+std::vector<double> diagonal_hessian(uint32_t cols, uint64_t seed) {
+  std::vector<double> h(size_t(cols) * cols, 0.0);
+  const auto d = test::random_normal(cols, seed);
+  for (uint32_t j = 0; j < cols; ++j) h[size_t(j) * cols + j] = 0.1 + d[j] * d[j];
+  return h;
+}
+
 }  // namespace
 
 TEST(Gptq, BeatsRoundToNearestOnCorrelatedInputs) {
@@ -82,9 +90,7 @@ TEST(Gptq, EqualsRoundToNearestForDiagonalHessian) {
   const uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   const uint32_t rows = 24, cols = 288;
-  std::vector<double> h(size_t(cols) * cols, 0.0);
-  const auto d = test::random_normal(cols, seed);
-  for (uint32_t j = 0; j < cols; ++j) h[size_t(j) * cols + j] = 0.1 + d[j] * d[j];
+  const std::vector<double> h = diagonal_hessian(cols, seed);
   const auto w = test::random_normal(size_t(rows) * cols, seed + 1, 0.05f);
   for (uint32_t bits : {2u, 4u}) {
     const QuantizedMatrix a = quantize_rtn(w, rows, cols, bits, 64);
@@ -102,9 +108,7 @@ TEST(GptqClip, EqualsClipSearchForDiagonalHessianAndBeatsGptqAtTwoBits) {
   const uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   const uint32_t rows = 48, cols = 288;
-  std::vector<double> h(size_t(cols) * cols, 0.0);
-  const auto d = test::random_normal(cols, seed);
-  for (uint32_t j = 0; j < cols; ++j) h[size_t(j) * cols + j] = 0.1 + d[j] * d[j];
+  const std::vector<double> h = diagonal_hessian(cols, seed);
   const auto w = test::random_normal(size_t(rows) * cols, seed + 1, 0.05f);
   GptqOptions o;
   o.clip_search = true;

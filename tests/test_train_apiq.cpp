@@ -19,15 +19,9 @@
 using namespace bitlens;
 using namespace bitlens::train;
 using model::Linear;
+using test::random_tokens;
 
 namespace {
-
-std::vector<uint32_t> random_tokens(size_t n, uint32_t vocab, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<uint32_t> t(n);
-  for (auto& v : t) v = uint32_t(rng() % vocab);
-  return t;
-}
 
 // Settings that train visibly within a few epochs on the tiny model.
 ApiqOptions fast_options(uint64_t seed) {

@@ -31,6 +31,7 @@
 
 using namespace bitlens;
 using namespace bitlens::model;
+using test::random_tokens;
 
 namespace {
 
@@ -68,13 +69,6 @@ ModelConfig awkward_config(bool shared) {
 }
 
 std::vector<float> copy(std::span<const float> v) { return {v.begin(), v.end()}; }
-
-std::vector<uint32_t> random_tokens(uint32_t n, uint32_t vocab, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<uint32_t> t(n);
-  for (auto& v : t) v = uint32_t(rng() % vocab);
-  return t;
-}
 
 // A synthetic model (synthetic_model.h) packed round-to-nearest in `format`.
 PackedModel random_packed_model(const ModelConfig& c, quant::Format format, uint64_t seed) {
