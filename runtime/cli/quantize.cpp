@@ -12,6 +12,7 @@
 #include <chrono>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "calib/capture.h"
@@ -102,7 +103,7 @@ train::OutputFisher fisher(const QuantizeOptions& o, const model::Model& m, cons
 std::vector<quant::LayerMeasurement> measure(const QuantizeOptions& o, const model::Model& m,
                                              const std::vector<std::vector<uint32_t>>& seqs,
                                              const quant::CalibrationLookup& cal, QuantizeCheckpoint& ck) {
-  const train::OutputFisher f = o.objective == "fisher" ? fisher(o, m, seqs, ck) : train::OutputFisher{};
+  std::optional<train::OutputFisher> f;  // made when the first layer is measured, not when all are kept
   std::vector<quant::Method> keep;
   const bool apiq = is_apiq_method(o.method);
   if (apiq) keep = {quant::Method::Gptq};
@@ -121,8 +122,9 @@ std::vector<quant::LayerMeasurement> measure(const QuantizeOptions& o, const mod
         if (apiq ? s.method == quant::Method::Gptq && s.rotation == quant::RotationMode::None
                  : keep.empty() || std::find(keep.begin(), keep.end(), s.method) != keep.end() || s.method == quant::Method::Float)
           specs.push_back(s);
-      const std::span<const float> weight = f.f.empty() ? std::span<const float>{} : f.at(i, model::Linear(k));
       out.push_back(ck.measurement(name, [&] {
+        if (o.objective == "fisher" && !f) f = fisher(o, m, seqs, ck);
+        const std::span<const float> weight = f ? f->at(i, model::Linear(k)) : std::span<const float>{};
         return quant::measure_layer(name, w.span(), w.rows, w.cols, cal(name), specs, weight);
       }));
       bar.update(out.size(), m.weights.layers.size() * model::kLinearsPerLayer);
