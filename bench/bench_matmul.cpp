@@ -155,6 +155,7 @@ void register_matmul_benchmarks() {
       {"cpu_local16_tpi4", {S::TilePerInvocation, {16, 4, 0, true}, false}},
       {"cpu_local32_tpi2", {S::TilePerInvocation, {32, 2, 0, true}, false}},
       {"cpu_local16_tpi2_masks", {S::TilePerInvocation, {16, 2, 0, false}, false}},
+      {"cpu_local16_tpi2_unshuffled_x", {S::TilePerInvocation, {16, 2, 0, true, 0, 0, false}, false}},
       {"gpu_split1", {S::TilePerSubgroup, {0, 0, 1, true}, false}},
       {"gpu_split4", {S::TilePerSubgroup, {0, 0, 4, true}, false}},
   };

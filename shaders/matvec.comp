@@ -2,7 +2,10 @@
 //  X_UBO (CPU devices such as lavapipe): each invocation owns TPI tiles of 8 rows and walks all of
 //    K; x comes from a uniform buffer with uniform indices, so it is loaded once and reused by
 //    8*TPI rows, and group parameters are fetched once per group. Q2 and Q3 decode through
-//    subgroup lookup tables (LUT, include/weights.glsl).
+//    subgroup lookup tables (LUT, include/weights.glsl). With X_SHUFFLE (devices with subgroup
+//    shuffles of 8 or more lanes) lane l loads only vec4 l % 8 of a chunk and shuffles hand all
+//    8 to every lane: lavapipe turns a uniform-buffer load whose index is a loop variable into a
+//    per-lane gather, so this is 8x fewer gathers (q4 4096x4096: -21% time, docs/PERFORMANCE.md).
 //  otherwise (GPUs): a workgroup owns one tile and its subgroups split K. Lane l of a subgroup
 //    takes row l % 8 of the tile and every (subgroups * lanes / 8)-th chunk, so the lanes of a
 //    subgroup read consecutive texels (4 consecutive tile-chunks for 32 lanes and Q4); subgroup
@@ -13,8 +16,14 @@
 //! variant matvec_cpu_q8 FORMAT_Q8 X_UBO
 //! variant matvec_cpu_f16 FORMAT_F16 X_UBO
 //! variant matvec_cpu_f32 FORMAT_F32 X_UBO
-//! variant matvec_lut_q2 FORMAT_Q2 X_UBO LUT
-//! variant matvec_lut_q3 FORMAT_Q3 X_UBO LUT
+//! variant matvec_cpu_shuffle_q2 FORMAT_Q2 X_UBO X_SHUFFLE
+//! variant matvec_cpu_shuffle_q3 FORMAT_Q3 X_UBO X_SHUFFLE
+//! variant matvec_cpu_shuffle_q4 FORMAT_Q4 X_UBO X_SHUFFLE
+//! variant matvec_cpu_shuffle_q8 FORMAT_Q8 X_UBO X_SHUFFLE
+//! variant matvec_cpu_shuffle_f16 FORMAT_F16 X_UBO X_SHUFFLE
+//! variant matvec_cpu_shuffle_f32 FORMAT_F32 X_UBO X_SHUFFLE
+//! variant matvec_lut_q2 FORMAT_Q2 X_UBO X_SHUFFLE LUT
+//! variant matvec_lut_q3 FORMAT_Q3 X_UBO X_SHUFFLE LUT
 //! variant matvec_q2 FORMAT_Q2
 //! variant matvec_q3 FORMAT_Q3
 //! variant matvec_q4 FORMAT_Q4
@@ -25,7 +34,7 @@
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
-#ifdef LUT
+#ifdef X_SHUFFLE
 #extension GL_KHR_shader_subgroup_shuffle : require
 #endif
 
@@ -46,22 +55,38 @@ layout(binding = 1) readonly buffer XBlock { vec4 x4[]; };
 #endif
 layout(binding = 2) buffer Y { float y[]; };
 
-// Chunk c of x (x_offset is a multiple of 4 floats); columns past K read as zero.
+// vec4 k of chunk c of x (x_offset is a multiple of 4 floats); columns past K read as zero.
+vec4 x_vec4(uint c, uint k) {
+  const uint col = c * 32 + 4 * k;
+  vec4 v = col < p.cols ? LOAD_X4(p.x_offset / 4 + c * 8 + k) : vec4(0.0);
+  if (col + 4 > p.cols) {
+    if (col + 1 > p.cols) v.x = 0.0;
+    if (col + 2 > p.cols) v.y = 0.0;
+    if (col + 3 > p.cols) v.z = 0.0;
+    v.w = 0.0;
+  }
+  return v;
+}
+
+// Chunk c of x and the sum of its elements.
 void load_x(uint c, out vec4 xv[8], out float sx) {
-  const uint base = p.x_offset / 4 + c * 8;
+#ifdef X_SHUFFLE
+  if (gl_SubgroupSize >= 8) {
+    const vec4 mine = x_vec4(c, gl_SubgroupInvocationID & 7u);
+    xv[0] = subgroupShuffle(mine, 0u);
+    xv[1] = subgroupShuffle(mine, 1u);
+    xv[2] = subgroupShuffle(mine, 2u);
+    xv[3] = subgroupShuffle(mine, 3u);
+    xv[4] = subgroupShuffle(mine, 4u);
+    xv[5] = subgroupShuffle(mine, 5u);
+    xv[6] = subgroupShuffle(mine, 6u);
+    xv[7] = subgroupShuffle(mine, 7u);
+  } else
+#endif
   if (c * 32 + 32 <= p.cols) {
-    [[unroll]] for (uint k = 0; k < 8; ++k) xv[k] = LOAD_X4(base + k);
+    [[unroll]] for (uint k = 0; k < 8; ++k) xv[k] = LOAD_X4(p.x_offset / 4 + c * 8 + k);
   } else {
-    [[unroll]] for (uint k = 0; k < 8; ++k) {
-      const uint col = c * 32 + 4 * k;
-      xv[k] = col < p.cols ? LOAD_X4(base + k) : vec4(0.0);
-      if (col + 4 > p.cols) {
-        if (col + 1 > p.cols) xv[k].x = 0.0;
-        if (col + 2 > p.cols) xv[k].y = 0.0;
-        if (col + 3 > p.cols) xv[k].z = 0.0;
-        xv[k].w = 0.0;
-      }
-    }
+    [[unroll]] for (uint k = 0; k < 8; ++k) xv[k] = x_vec4(c, k);
   }
   const vec4 s = ((xv[0] + xv[1]) + (xv[2] + xv[3])) + ((xv[4] + xv[5]) + (xv[6] + xv[7]));
   sx = (s.x + s.y) + (s.z + s.w);
@@ -78,7 +103,7 @@ void store(uint tile, uint i, float v) {
 #ifdef X_UBO
 void main() {
   // Invocations past the last tile run on (clamped to the last tile) and store nothing: lookup
-  // tables need every lane of the subgroup.
+  // tables and shuffled activations need every lane of the subgroup.
   const uint tiles = (p.rows + TILE_ROWS - 1) / TILE_ROWS;
   const uint tile0 = gl_GlobalInvocationID.x * TPI;
   float acc[TILE_ROWS * TPI];

@@ -1,8 +1,8 @@
 // Mat-vec and mat-mul kernels against the CPU reference, on fresh random inputs with poisoned
 // outputs, for every format, group size, shape class (rows not a multiple of the 8-row tile,
 // columns not a multiple of the 32-column chunk or of the group), batch and work strategy; and the
-// mat-vec work splits (MatMulTuning: mask or lookup-table decoding, workgroup size, tiles per
-// invocation, subgroups per tile) on a few shapes.
+// mat-vec work splits (MatMulTuning: mask or lookup-table decoding, shuffled or per-lane loads of
+// x, workgroup size, tiles per invocation, subgroups per tile) on a few shapes.
 //
 // Tolerance: |y - y_ref| <= 1e-5 * T + 1e-6 per element, where y_ref is accumulated in double from
 // the dequantized weights and T = sum_c (|scale * q * x| + |offset * x|) is the magnitude of the
@@ -87,7 +87,7 @@ std::vector<TuningCase> tuning_cases() {
       {"masks", {0, 0, 0, false}},          {"local8_tpi1", {8, 1, 0, true}},   {"local32_tpi4", {32, 4, 0, true}},
       {"local16_tpi3", {16, 3, 0, true}},    {"split1", {0, 0, 1, true}},        {"split8", {0, 0, 8, true}},
       {"tokens8_tiles1", {0, 0, 0, true, 8, 1}}, {"tokens2_tiles4", {0, 0, 0, true, 2, 4}},
-      {"tokens3_tiles3", {0, 0, 0, true, 3, 3}}};
+      {"tokens3_tiles3", {0, 0, 0, true, 3, 3}}, {"masks_unshuffled_x", {0, 0, 0, false, 0, 0, false}}};
   const std::pair<uint32_t, uint32_t> shapes[] = {{33, 129}, {288, 768}, {40, 4096}, {1000, 96}};
   std::vector<TuningCase> cases;
   for (Format f : {Format::Q2, Format::Q3, Format::Q4, Format::F16})

@@ -37,8 +37,12 @@ MatMul::MatMul(Gpu& gpu, const GpuMatrix& w, const vk::Buffer& x, const vk::Buff
     const uint32_t local = tuning.local ? tuning.local : 2 * std::max(1u, caps.subgroup_size);
     matvec_tiles_ = local * tpi;
     const bool grouped_low_bits = l.format == quant::Format::Q2 || l.format == quant::Format::Q3;
-    const bool lut = tuning.lookup_tables && grouped_low_bits && caps.subgroup_shuffle && caps.subgroup_size >= 8;
-    matvec_ = &gpu.kernel(variant(lut ? "matvec_lut" : "matvec_cpu", l.format), {texel, uniform, storage},
+    const bool shuffle = caps.subgroup_shuffle && caps.subgroup_size >= 8;
+    const bool lut = tuning.lookup_tables && grouped_low_bits && shuffle;
+    // matvec.comp's formats only (the low-bit formats' kernel loads x per lane).
+    const bool shuffled_x = tuning.shuffled_x && shuffle && quant::format_info(l.format).kind != quant::FormatKind::LowBit;
+    const char* kernel = lut ? "matvec_lut" : shuffled_x ? "matvec_cpu_shuffle" : "matvec_cpu";
+    matvec_ = &gpu.kernel(variant(kernel, l.format), {texel, uniform, storage},
                           sizeof(MatMulParams), {local, tpi, uint32_t(x_range / 16)});
     matvec_set_ = vk::DescriptorSet(gpu.ctx(), *matvec_,
                                     {vk::Binding::texel(w.view()), vk::Binding::uniform(x, 0, x_range),

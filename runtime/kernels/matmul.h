@@ -32,6 +32,9 @@ struct MatMulTuning {
   // Mat-mul (batch > 1).
   uint32_t batch_tokens = 0;          // tokens per invocation
   uint32_t batch_tiles = 0;           // tiles per invocation
+  // Mat-vec, CPU strategy: load one vec4 of x per lane and share it through subgroup shuffles
+  // (where the device has them) instead of every lane loading the whole chunk.
+  bool shuffled_x = true;
 };
 
 // Floats between tokens in an activation buffer of width `cols` (cols rounded up to 4).
