@@ -252,10 +252,14 @@ void tile_chunk_dot(uint tc, XChunk x, out float d[TILE_ROWS]) {
     d[i] = s;
   }
 #else
+  // All texels of the tile-chunk first: on lavapipe a fetch is a call, and a call in the middle
+  // of the arithmetic spills every live vector register around it.
+  uvec4 tv[TEXELS_PER_TILE_CHUNK];
+  [[unroll]] for (uint t = 0; t < TEXELS_PER_TILE_CHUNK; ++t) tv[t] = texelFetch(W, int(base + t));
   [[unroll]] for (uint i = 0; i < TILE_ROWS; ++i) {
     float s = 0.0;
     [[unroll]] for (uint t = 0; t < WPC / 4; ++t) {
-      const uvec4 v = texelFetch(W, int(base + i * (WPC / 4) + t));
+      const uvec4 v = tv[i * (WPC / 4) + t];
 #if defined(FORMAT_Q4)
       s += dot8_q4(v.x, x.xs[0], x.xs[1]) + dot8_q4(v.y, x.xs[2], x.xs[3]) + dot8_q4(v.z, x.xs[4], x.xs[5]) +
            dot8_q4(v.w, x.xs[6], x.xs[7]);
