@@ -6,6 +6,9 @@
 //    shuffles of 8 or more lanes) lane l loads only vec4 l % 8 of a chunk and shuffles hand all
 //    8 to every lane: lavapipe turns a uniform-buffer load whose index is a loop variable into a
 //    per-lane gather, so this is 8x fewer gathers (q4 4096x4096: -21% time, docs/PERFORMANCE.md).
+//    These kernels also apply the RMSNorm or the SwiGLU product that precedes a layer to x as
+//    they load it (MatMulParams.x_transform), which saves a dispatch per norm and per SwiGLU in a
+//    decode step.
 //  otherwise (GPUs): a workgroup owns one tile and its subgroups split K. Lane l of a subgroup
 //    takes row l % 8 of the tile and every (subgroups * lanes / 8)-th chunk, so the lanes of a
 //    subgroup read consecutive texels (4 consecutive tile-chunks for 32 lanes and Q4); subgroup
@@ -54,11 +57,16 @@ layout(binding = 1) readonly buffer XBlock { vec4 x4[]; };
 #define LOAD_X4(i) x4[(i)]
 #endif
 layout(binding = 2) buffer Y { float y[]; };
+#ifdef X_SHUFFLE
+layout(binding = 3) uniform samplerBuffer NormW;  // RMSNorm weights (x_transform 1), vec4 texels
+float rms_scale = 1.0;                             // 1 / sqrt(mean(x^2) + eps) (x_transform 1)
+#endif
 
-// vec4 k of chunk c of x (x_offset is a multiple of 4 floats); columns past K read as zero.
-vec4 x_vec4(uint c, uint k) {
-  const uint col = c * 32 + 4 * k;
-  vec4 v = col < p.cols ? LOAD_X4(p.x_offset / 4 + c * 8 + k) : vec4(0.0);
+// vec4 i of the row of K floats at float `offset` (a multiple of 4) of x; columns past K read as
+// zero.
+vec4 row_vec4(uint offset, uint i) {
+  const uint col = 4 * i;
+  vec4 v = col < p.cols ? LOAD_X4(offset / 4 + i) : vec4(0.0);
   if (col + 4 > p.cols) {
     if (col + 1 > p.cols) v.x = 0.0;
     if (col + 2 > p.cols) v.y = 0.0;
@@ -67,6 +75,43 @@ vec4 x_vec4(uint c, uint k) {
   }
   return v;
 }
+
+// vec4 k of chunk c of x, transformed (X_SHUFFLE kernels).
+vec4 x_vec4(uint c, uint k) {
+  vec4 v = row_vec4(p.x_offset, c * 8 + k);
+#ifdef X_SHUFFLE
+  if (p.x_transform == 1u) {
+    if (32 * c + 4 * k < p.cols) v *= rms_scale * texelFetch(NormW, int(p.x_transform_offset / 4 + c * 8 + k));
+  } else if (p.x_transform == 2u) {
+    v = v / (1.0 + exp(-v)) * row_vec4(p.x_offset + p.x_transform_offset, c * 8 + k);
+  }
+#endif
+  return v;
+}
+
+#ifdef X_SHUFFLE
+// 1 / sqrt(mean(x^2) + eps) of the row: lane l sums vec4s l, l + 8, ... and xor shuffles add up
+// the 8 lanes (with fewer lanes, every lane sums the whole row).
+float row_rms_scale() {
+  const uint n4 = (p.cols + 3) / 4;
+  float ss = 0.0;
+  if (gl_SubgroupSize >= 8) {
+    for (uint i = gl_SubgroupInvocationID & 7u; i < n4; i += 8) {
+      const vec4 v = row_vec4(p.x_offset, i);
+      ss += dot(v, v);
+    }
+    ss += subgroupShuffleXor(ss, 4u);
+    ss += subgroupShuffleXor(ss, 2u);
+    ss += subgroupShuffleXor(ss, 1u);
+  } else {
+    for (uint i = 0; i < n4; ++i) {
+      const vec4 v = row_vec4(p.x_offset, i);
+      ss += dot(v, v);
+    }
+  }
+  return inversesqrt(ss / float(p.cols) + p.eps);
+}
+#endif
 
 // Chunk c of x and the sum of its elements.
 void load_x(uint c, out vec4 xv[8], out float sx) {
@@ -81,6 +126,8 @@ void load_x(uint c, out vec4 xv[8], out float sx) {
     xv[5] = subgroupShuffle(mine, 5u);
     xv[6] = subgroupShuffle(mine, 6u);
     xv[7] = subgroupShuffle(mine, 7u);
+  } else if (p.x_transform != 0u) {
+    [[unroll]] for (uint k = 0; k < 8; ++k) xv[k] = x_vec4(c, k);
   } else
 #endif
   if (c * 32 + 32 <= p.cols) {
@@ -106,6 +153,9 @@ void main() {
   // tables and shuffled activations need every lane of the subgroup.
   const uint tiles = (p.rows + TILE_ROWS - 1) / TILE_ROWS;
   const uint tile0 = gl_GlobalInvocationID.x * TPI;
+#ifdef X_SHUFFLE
+  if (p.x_transform == 1u) rms_scale = row_rms_scale();
+#endif
   float acc[TILE_ROWS * TPI];
   [[unroll]] for (uint i = 0; i < TILE_ROWS * TPI; ++i) acc[i] = 0.0;
 #if GROUPED

@@ -16,8 +16,9 @@ std::string variant(const char* op, quant::Format f) { return std::string(op) + 
 
 }  // namespace
 
-MatMul::MatMul(Gpu& gpu, const GpuMatrix& w, const vk::Buffer& x, const vk::Buffer& y, const MatMulTuning& tuning)
-    : gpu_(&gpu), w_(&w), x_(&x), y_(&y) {
+MatMul::MatMul(Gpu& gpu, const GpuMatrix& w, const vk::Buffer& x, const vk::Buffer& y, const MatMulTuning& tuning,
+               const vk::Buffer* norm_weights)
+    : gpu_(&gpu), w_(&w), x_(&x), y_(&y), norm_weights_(norm_weights) {
   const quant::PackedLayout& l = w.layout();
   const auto& caps = gpu.caps();
   const auto texel = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
@@ -42,11 +43,22 @@ MatMul::MatMul(Gpu& gpu, const GpuMatrix& w, const vk::Buffer& x, const vk::Buff
     // matvec.comp's formats only (the low-bit formats' kernel loads x per lane).
     const bool shuffled_x = tuning.shuffled_x && shuffle && quant::format_info(l.format).kind != quant::FormatKind::LowBit;
     const char* kernel = lut ? "matvec_lut" : shuffled_x ? "matvec_cpu_shuffle" : "matvec_cpu";
-    matvec_ = &gpu.kernel(variant(kernel, l.format), {texel, uniform, storage},
-                          sizeof(MatMulParams), {local, tpi, uint32_t(x_range / 16)});
-    matvec_set_ = vk::DescriptorSet(gpu.ctx(), *matvec_,
-                                    {vk::Binding::texel(w.view()), vk::Binding::uniform(x, 0, x_range),
-                                     vk::Binding::storage(y)});
+    transforms_input_ = lut || shuffled_x;
+    const std::vector<uint32_t> spec{local, tpi, uint32_t(x_range / 16)};
+    if (transforms_input_) {
+      const vk::Buffer& nw = norm_weights ? *norm_weights : x;
+      norm_view_ = vk::BufferView(gpu.ctx(), nw, VK_FORMAT_R32G32B32A32_SFLOAT, 0,
+                                  std::min<uint64_t>(nw.size() / 16, caps.max_texel_elements) * 16);
+      matvec_ = &gpu.kernel(variant(kernel, l.format), {texel, uniform, storage, texel}, sizeof(MatMulParams), spec);
+      matvec_set_ = vk::DescriptorSet(gpu.ctx(), *matvec_,
+                                      {vk::Binding::texel(w.view()), vk::Binding::uniform(x, 0, x_range),
+                                       vk::Binding::storage(y), vk::Binding::texel(norm_view_)});
+    } else {
+      matvec_ = &gpu.kernel(variant(kernel, l.format), {texel, uniform, storage}, sizeof(MatMulParams), spec);
+      matvec_set_ = vk::DescriptorSet(gpu.ctx(), *matvec_,
+                                      {vk::Binding::texel(w.view()), vk::Binding::uniform(x, 0, x_range),
+                                       vk::Binding::storage(y)});
+    }
   } else {
     // One tile per workgroup; its subgroups split K. More subgroups for fewer tiles, so that a
     // 4096-row matrix still fills a large GPU; never more than the chunks can feed.
@@ -79,6 +91,11 @@ MatMul::MatMul(Gpu& gpu, const GpuMatrix& w, const vk::Buffer& x, const vk::Buff
   x_view_floats_ = x_texels * 4;
 }
 
+uint64_t MatMul::uniform_x_bytes() const {
+  if (!x_uniform_) return x_->size();
+  return std::min<uint64_t>(x_->size(), gpu_->caps().max_uniform_range) / 16 * 16;
+}
+
 void MatMul::record(vk::CommandBuffer& cmd, const MatMulArgs& a) const {
   const quant::PackedLayout& l = w_->layout();
   if (a.batch == 0) return;
@@ -99,13 +116,28 @@ void MatMul::record(vk::CommandBuffer& cmd, const MatMulArgs& a) const {
     throw Error("matmul " + l.describe() + ": activation offset and stride must be multiples of 4 floats");
   if (p.x_stride < l.cols || (a.batch > 1 && p.y_stride < l.rows))
     throw Error("matmul " + l.describe() + ": token strides overlap the rows");
-  const uint64_t x_need = (uint64_t(p.x_offset) + uint64_t(a.batch - 1) * p.x_stride + l.cols) * 4;
+  uint64_t x_need = (uint64_t(p.x_offset) + uint64_t(a.batch - 1) * p.x_stride + l.cols) * 4;
   const uint64_t y_need = (uint64_t(p.y_offset) + uint64_t(a.batch - 1) * p.y_stride + l.rows) * 4;
   if (x_need > x_->size() || y_need > y_->size())
     throw Error("matmul " + l.describe() + " with batch " + std::to_string(a.batch) +
                 ": the activation buffers are too small for the requested offsets and strides");
+  if (a.input.kind != InputTransform::Kind::None) {
+    if (a.batch != 1 || !transforms_input_)
+      throw Error("matmul " + l.describe() + ": this kernel does not transform its input");
+    p.x_transform = uint32_t(a.input.kind);
+    p.x_transform_offset = a.input.offset;
+    p.eps = a.input.eps;
+    if (a.input.offset % 4) throw Error("matvec " + l.describe() + ": input transform offset not a multiple of 4");
+    if (a.input.kind == InputTransform::Kind::RmsNorm) {
+      if (!norm_weights_ || (uint64_t(a.input.offset) + l.cols) * 4 > norm_weights_->size())
+        throw Error("matvec " + l.describe() + ": the RMSNorm weights lie beyond their buffer");
+    } else {
+      x_need = std::max(x_need, (uint64_t(p.x_offset) + a.input.offset + l.cols) * 4);
+      if (x_need > x_->size()) throw Error("matvec " + l.describe() + ": the SwiGLU up row lies beyond x");
+    }
+  }
   if (a.batch == 1) {
-    if (x_uniform_ && x_need > std::min<uint64_t>(x_->size(), gpu_->caps().max_uniform_range) / 16 * 16)
+    if (x_uniform_ && x_need > uniform_x_bytes())
       throw UnsupportedError("matvec " + l.describe() + ": x at offset " + std::to_string(p.x_offset) +
                              " lies beyond the uniform-buffer range of this device");
     const uint32_t groups = (l.tiles() + matvec_tiles_ - 1) / matvec_tiles_;

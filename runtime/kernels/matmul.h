@@ -12,6 +12,17 @@
 
 namespace bitlens::kernels {
 
+// What a mat-vec does to x as it loads it (MatMul::transforms_input()): the RMSNorm or the SwiGLU
+// product that comes before a layer, so that it needs no dispatch of its own.
+struct InputTransform {
+  enum class Kind : uint32_t { None = 0, RmsNorm = 1, SwiGlu = 2 };
+  Kind kind = Kind::None;
+  // RmsNorm: x / sqrt(mean(x^2) + eps) * w, w at float `offset` (a multiple of 4) of the norm
+  // weights the MatMul was built with. SwiGlu: silu(x) * u, u at float x_offset + offset of x.
+  uint32_t offset = 0;
+  float eps = 0.0f;
+};
+
 struct MatMulArgs {
   uint32_t batch = 1;
   uint32_t x_offset = 0;  // floats, multiple of 4
@@ -19,6 +30,7 @@ struct MatMulArgs {
   uint32_t y_offset = 0;
   uint32_t y_stride = 0;  // 0 = rows
   bool accumulate = false;
+  InputTransform input = {};  // batch 1 only, where transforms_input()
 };
 
 // Work split of the kernels; zeros pick the defaults for the device. For benchmarks that compare
@@ -42,9 +54,15 @@ inline uint32_t activation_stride(uint32_t cols) { return (cols + 3) / 4 * 4; }
 
 class MatMul {
  public:
-  // Binds W, x and y; x and y are float buffers that outlive this object.
-  MatMul(Gpu& gpu, const GpuMatrix& w, const vk::Buffer& x, const vk::Buffer& y, const MatMulTuning& tuning = {});
+  // Binds W, x and y (and the RMSNorm weights of InputTransform, if any); the float buffers
+  // outlive this object.
+  MatMul(Gpu& gpu, const GpuMatrix& w, const vk::Buffer& x, const vk::Buffer& y, const MatMulTuning& tuning = {},
+         const vk::Buffer* norm_weights = nullptr);
   void record(vk::CommandBuffer& cmd, const MatMulArgs& args) const;
+  // Whether the mat-vec applies MatMulArgs::input (the CPU strategy's shuffled-x kernels).
+  bool transforms_input() const { return transforms_input_; }
+  // Bytes from the start of x that a mat-vec can read (the uniform-buffer range on the CPU strategy).
+  uint64_t uniform_x_bytes() const;
 
  private:
   Gpu* gpu_;
@@ -52,6 +70,9 @@ class MatMul {
   const vk::Buffer* x_;
   const vk::Buffer* y_;
   bool x_uniform_ = false;      // mat-vec reads x through a uniform buffer (CPU strategy)
+  bool transforms_input_ = false;
+  const vk::Buffer* norm_weights_ = nullptr;
+  vk::BufferView norm_view_;     // the norm weights (or, without them, x) as vec4 texels
   uint32_t matvec_tiles_ = 1;   // tiles per workgroup
   uint32_t matmul_tokens_ = 1;  // tokens per mat-mul invocation
   uint32_t matmul_tiles_ = 1;   // tiles per mat-mul workgroup

@@ -99,7 +99,33 @@ std::unique_ptr<GpuLinearGroup::Lora> GpuLinearGroup::make_lora(kernels::Gpu& gp
   return lora;
 }
 
-void GpuLinearGroup::record(kernels::Recording& rec, uint32_t n) const {
+bool GpuLinearGroup::fuse_decode_input(kernels::Gpu& gpu, const vk::Buffer& raw, const kernels::InputTransform& t,
+                                       const vk::Buffer* norm_weights) {
+  if (!inputs_.empty() || lora_layers_) return false;
+  std::vector<std::unique_ptr<kernels::MatMul>> fused;
+  const uint64_t need = (uint64_t(t.kind == kernels::InputTransform::Kind::SwiGlu ? t.offset : 0) + in_width_) * 4;
+  for (const Layer& l : layers_) {
+    if (l.output_rotation) return false;
+    auto mm = std::make_unique<kernels::MatMul>(gpu, *l.weight, raw, *l.target.out, kernels::MatMulTuning{}, norm_weights);
+    if (!mm->transforms_input() || mm->uniform_x_bytes() < need) return false;
+    fused.push_back(std::move(mm));
+  }
+  for (size_t i = 0; i < layers_.size(); ++i) layers_[i].fused_input_matmul = std::move(fused[i]);
+  fused_transform_ = t;
+  return true;
+}
+
+void GpuLinearGroup::record(kernels::Recording& rec, uint32_t n, bool fused_input) const {
+  if (fused_input) {
+    if (n != 1 || layers_.empty() || !layers_[0].fused_input_matmul)
+      throw Error("linear group: no fused decode input was set up");
+    for (const Layer& l : layers_) {
+      kernels::MatMulArgs args{1, 0, 0, l.target.out_offset, l.target.out_stride, l.target.accumulate};
+      args.input = fused_transform_;
+      rec.op(l.target.name, [&](vk::CommandBuffer& cmd) { l.fused_input_matmul->record(cmd, args); });
+    }
+    return;
+  }
   if (!inputs_.empty()) {
     const uint64_t bytes = (uint64_t(n - 1) * in_stride_ + in_width_) * 4;
     for (const RotatedInput& r : inputs_)

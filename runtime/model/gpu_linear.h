@@ -5,7 +5,8 @@
 // y = rotate_inverse(y') in place on the output. Layers without rotations read the input and write (or accumulate into) the output
 // directly. Consecutive layers that share format, input and output buffer and write adjacent
 // rows are fused at load time into one stacked matrix and one product (one dispatch for
-// wq/wk/wv, one for w1/w3).
+// wq/wk/wv, one for w1/w3). For decode, a group of plain products can instead read the raw input
+// and apply the RMSNorm or SwiGLU product before it inside its mat-vecs (fuse_decode_input).
 #pragma once
 
 #include <cstdint>
@@ -57,8 +58,14 @@ class GpuLinearGroup {
   GpuLinearGroup(kernels::Gpu& gpu, const vk::Buffer& in, uint32_t in_width, uint32_t in_stride,
                  const std::vector<LinearTarget>& targets, RotationScratch& scratch);
   // Records the group for n tokens; ends with the outputs written (the caller adds the barrier
-  // before their readers).
-  void record(kernels::Recording& rec, uint32_t n) const;
+  // before their readers). fused_input (one token, after fuse_decode_input returned true): the
+  // mat-vecs read the raw input and transform it themselves.
+  void record(kernels::Recording& rec, uint32_t n, bool fused_input = false) const;
+  // Sets up decode products that read row 0 of `raw` and apply `transform` to it (the RMSNorm
+  // weights in `norm_weights`); false (and nothing set up) where a product has a rotation, LoRA
+  // factors or a kernel that cannot, or the input does not fit the kernel's range.
+  bool fuse_decode_input(kernels::Gpu& gpu, const vk::Buffer& raw, const kernels::InputTransform& transform,
+                         const vk::Buffer* norm_weights);
   uint64_t weight_bytes() const;
 
  private:
@@ -78,6 +85,7 @@ class GpuLinearGroup {
     LinearTarget target;  // of the first fused layer; name joins all names
     std::unique_ptr<kernels::GpuMatrix> weight;
     std::unique_ptr<kernels::MatMul> matmul;
+    std::unique_ptr<kernels::MatMul> fused_input_matmul;  // decode from the raw input (fuse_decode_input)
     std::unique_ptr<Lora> lora;
     std::unique_ptr<kernels::Rotation> output_rotation;  // inverse direction
   };
@@ -91,6 +99,7 @@ class GpuLinearGroup {
   std::vector<RotatedInput> inputs_;
   std::vector<Layer> layers_;
   uint32_t lora_layers_ = 0;
+  kernels::InputTransform fused_transform_;
 };
 
 }  // namespace bitlens::model

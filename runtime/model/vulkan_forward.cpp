@@ -71,6 +71,10 @@ VulkanForward::VulkanForward(kernels::Gpu& gpu, const PackedModel& model, const 
   final_norm_ = std::make_unique<kernels::RmsNorm>(gpu, c.dim, c.norm_eps, x_, &y_, norms_, xf_);
   swiglu_ = std::make_unique<kernels::SwiGlu>(gpu, c.hidden_dim, h_);
   classifier_ = std::make_unique<kernels::MatMul>(gpu, out_matrix, xf_, logits_);
+  if (options.fused_inputs) {
+    fused_classifier_ = std::make_unique<kernels::MatMul>(gpu, out_matrix, x_, logits_, kernels::MatMulTuning{}, &norms_);
+    if (!fused_classifier_->transforms_input()) fused_classifier_.reset();
+  }
 
   std::vector<float> norms(size_t(2 * c.n_layers + 1) * dim_stride_, 0.0f);
   for (uint32_t l = 0; l < c.n_layers; ++l) {

@@ -11,7 +11,9 @@
 //   logits = classifier(rmsnorm(x, rms_final))
 // Residual adds are fused: into the mat-vec (accumulate) for plain layers, into the next RMSNorm
 // for layers with an output rotation. The rotary embedding is fused with the KV-cache write, and
-// for one token (decode) both are fused into the attention kernel.
+// for one token (decode) both are fused into the attention kernel. In decode, RMSNorm and the
+// SwiGLU product are also fused into the mat-vecs that read them where their kernels allow it
+// (plain layers on the CPU strategy: GpuLinearGroup::fuse_decode_input).
 #pragma once
 
 #include <cstdint>
@@ -39,6 +41,9 @@ struct VulkanForwardOptions {
   uint32_t max_batch = 0;  // tokens per submission (longer calls are split); 0: up to 256 within the context
   bool profile = false;    // timestamps around every op, summed in profile()
   bool staged_io = false;  // pass token ids and logits through staging copies even where device memory is mapped
+  // Decode: RMSNorm and SwiGLU applied inside the mat-vecs that read their output, where the
+  // kernels can (no dispatch of their own); false keeps them separate (benchmarks compare both).
+  bool fused_inputs = true;
 };
 
 class VulkanForward final : public Forward {
@@ -81,6 +86,7 @@ class VulkanForward final : public Forward {
     std::unique_ptr<kernels::Rope> rope;
     std::unique_ptr<kernels::Attention> attention;
     bool wo_rotated = false, w2_rotated = false;  // output rotation: the residual add waits for the next norm
+    bool qkv_fused = false, ffn_fused = false, w2_fused = false;  // decode input transforms fused
   };
 
   void allocate_activations();
@@ -118,6 +124,7 @@ class VulkanForward final : public Forward {
   std::unique_ptr<kernels::RmsNorm> norm_, final_norm_;
   std::unique_ptr<kernels::SwiGlu> swiglu_;
   std::unique_ptr<kernels::MatMul> classifier_;
+  std::unique_ptr<kernels::MatMul> fused_classifier_;  // decode: final RMSNorm fused, reads x_ (or null)
   std::vector<Layer> layers_;
 
   std::map<std::pair<uint32_t, Logits>, std::unique_ptr<kernels::Recording>> recordings_;

@@ -38,6 +38,12 @@ void VulkanForward::build_layers(const PackedModel& model) {
         *gpu_, h_, c.hidden_dim, hs2,
         std::vector<LinearTarget>{{"w2", lin(Linear::W2), layer.w2_rotated ? &y_ : &x_, 0, ds, !layer.w2_rotated}},
         *rotation_scratch_);
+    if (options_.fused_inputs) {
+      using Kind = kernels::InputTransform::Kind;
+      layer.qkv_fused = layer.qkv->fuse_decode_input(*gpu_, x_, {Kind::RmsNorm, 2 * l * ds, c.norm_eps}, &norms_);
+      layer.ffn_fused = layer.ffn->fuse_decode_input(*gpu_, x_, {Kind::RmsNorm, (2 * l + 1) * ds, c.norm_eps}, &norms_);
+      layer.w2_fused = layer.w2->fuse_decode_input(*gpu_, h_, {Kind::SwiGlu, hidden_stride_, 0.0f}, nullptr);
+    }
     layer.rope = std::make_unique<kernels::Rope>(*gpu_, *rope_table_, *cache_, l, qkv_, step_);
     layer.attention =
         std::make_unique<kernels::Attention>(*gpu_, *cache_, l, *attention_scratch_, qkv_, step_, att_, rope_table_.get());
@@ -80,6 +86,16 @@ std::unique_ptr<kernels::Recording> VulkanForward::record(uint32_t n, Logits mod
   if (mode == Logits::None) return rec;
   // Final norm (of the last row only when only its logits are wanted) and classifier.
   const uint32_t rows = mode == Logits::All ? n : 1, first = (n - rows) * ds;
+  if (n == 1 && !pending_add && fused_classifier_) {
+    kernels::MatMulArgs args{1, 0, ds, 0, c.vocab_size};
+    args.input = {kernels::InputTransform::Kind::RmsNorm, 2 * c.n_layers * ds, c.norm_eps};
+    rec->op("classifier", [&](vk::CommandBuffer& cmd) { fused_classifier_->record(cmd, args); });
+    if (staged_) {
+      rec->barrier();
+      rec->op("io", [&](vk::CommandBuffer& cmd) { cmd.copy(logits_, host_out_, uint64_t(c.vocab_size) * 4); });
+    }
+    return rec;
+  }
   rec->op("rmsnorm", [&](vk::CommandBuffer& cmd) {
     final_norm_->record(cmd, {rows, first, ds, 0, ds, 2 * c.n_layers * ds, pending_add, first, ds});
   });
@@ -95,9 +111,13 @@ std::unique_ptr<kernels::Recording> VulkanForward::record(uint32_t n, Logits mod
 void VulkanForward::record_layer(kernels::Recording& rec, uint32_t l, uint32_t n, bool pending_add) {
   const Layer& layer = layers_[l];
   const uint32_t ds = dim_stride_;
-  rec.op("rmsnorm", [&](vk::CommandBuffer& cmd) { norm_->record(cmd, {n, 0, ds, 0, ds, 2 * l * ds, pending_add, 0, ds}); });
-  rec.barrier();
-  layer.qkv->record(rec, n);
+  const bool qkv_fused = n == 1 && !pending_add && layer.qkv_fused;
+  if (!qkv_fused) {
+    rec.op("rmsnorm",
+           [&](vk::CommandBuffer& cmd) { norm_->record(cmd, {n, 0, ds, 0, ds, 2 * l * ds, pending_add, 0, ds}); });
+    rec.barrier();
+  }
+  layer.qkv->record(rec, n, qkv_fused);
   rec.barrier();
   if (n == 1) {
     // Decode: the rotary embedding and the cache write run inside the attention kernel.
@@ -112,17 +132,21 @@ void VulkanForward::record_layer(kernels::Recording& rec, uint32_t l, uint32_t n
   rec.barrier();
   layer.wo->record(rec, n);
   rec.barrier();
-  rec.op("rmsnorm", [&](vk::CommandBuffer& cmd) {
-    norm_->record(cmd, {n, 0, ds, 0, ds, (2 * l + 1) * ds, layer.wo_rotated, 0, ds});
-  });
+  const bool ffn_fused = n == 1 && !layer.wo_rotated && layer.ffn_fused;
+  if (!ffn_fused) {
+    rec.op("rmsnorm", [&](vk::CommandBuffer& cmd) {
+      norm_->record(cmd, {n, 0, ds, 0, ds, (2 * l + 1) * ds, layer.wo_rotated, 0, ds});
+    });
+    rec.barrier();
+  }
+  layer.ffn->record(rec, n, ffn_fused);
   rec.barrier();
-  layer.ffn->record(rec, n);
-  rec.barrier();
-  rec.op("swiglu", [&](vk::CommandBuffer& cmd) {
-    swiglu_->record(cmd, {n, 0, hidden_stride_, 2 * hidden_stride_});
-  });
-  rec.barrier();
-  layer.w2->record(rec, n);
+  const bool w2_fused = n == 1 && layer.w2_fused;
+  if (!w2_fused) {
+    rec.op("swiglu", [&](vk::CommandBuffer& cmd) { swiglu_->record(cmd, {n, 0, hidden_stride_, 2 * hidden_stride_}); });
+    rec.barrier();
+  }
+  layer.w2->record(rec, n, w2_fused);
   rec.barrier();
 }
 

@@ -22,11 +22,18 @@ struct MatMulParams {
   uint y_offset;        // first float of y
   uint y_stride;        // floats between tokens of y
   uint accumulate;      // 1: y += W x instead of y = W x
+  // Mat-vec, X_SHUFFLE kernels: x transformed as it is loaded. 0: as is; 1: RMSNorm of the row,
+  // x / sqrt(mean(x^2) + eps) * w with w at float x_transform_offset of the norm-weight buffer;
+  // 2: SwiGLU, silu(x) * u with u at float x_offset + x_transform_offset of x.
+  uint x_transform;
+  uint x_transform_offset;
+  float eps;
+  uint unused;
 };
 
 
 #ifdef __cplusplus
-static_assert(sizeof(MatMulParams) == 48);
+static_assert(sizeof(MatMulParams) == 64);
 }  // namespace bitlens::kernels
 #endif
 
