@@ -93,13 +93,18 @@ void main() {
   for (uint pos_k = t_begin + first; pos_k < wg_end; pos_k += stride) {
     if (pos_k >= t_end) continue;  // past this query's position
     const int base = int(pos_k * row_vec4s + kv0);
+    // The key's and the value's texels first, then the arithmetic: on lavapipe each fetch is a
+    // call that spills the live vector registers around it.
+    vec4 kt[HV], vt[HV];
+    [[unroll]] for (uint d = 0; d < HV; ++d) kt[d] = texelFetch(KCache, base + int(d));
+    [[unroll]] for (uint d = 0; d < HV; ++d) vt[d] = texelFetch(VCache, base + int(d));
     float score = 0.0;
-    [[unroll]] for (uint d = 0; d < HV; ++d) score += dot(q[d], texelFetch(KCache, base + int(d)));
+    [[unroll]] for (uint d = 0; d < HV; ++d) score += dot(q[d], kt[d]);
     const float m_new = max(m, score);
     const float corr = m == neg_inf ? 0.0 : exp(m - m_new);
     const float w = exp(score - m_new);
     l = l * corr + w;
-    [[unroll]] for (uint d = 0; d < HV; ++d) o[d] = o[d] * corr + w * texelFetch(VCache, base + int(d));
+    [[unroll]] for (uint d = 0; d < HV; ++d) o[d] = o[d] * corr + w * vt[d];
     m = m_new;
   }
 #ifdef FUSED_ROPE
