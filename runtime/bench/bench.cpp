@@ -91,7 +91,9 @@ void probe_bandwidth(kernels::Gpu& gpu, const BenchOptions& o, BenchReport& r) {
 }
 
 void time_vulkan(kernels::Gpu& gpu, const model::PackedModel& m, const BenchOptions& o, BenchReport& r) {
-  model::VulkanForward f(gpu, m);
+  model::VulkanForwardOptions vo;
+  vo.fused_inputs = o.fused_inputs;
+  model::VulkanForward f(gpu, m, vo);
   r.weight_bytes = f.weight_bytes();
   r.kv_cache_bytes = f.kv_cache_bytes();
   f.prefill(prompt(2, m.config.vocab_size), 0, false);  // batch pipelines built
@@ -112,6 +114,7 @@ void time_vulkan(kernels::Gpu& gpu, const model::PackedModel& m, const BenchOpti
 void profile_vulkan(kernels::Gpu& gpu, const model::PackedModel& m, const BenchOptions& o, BenchReport& r) {
   model::VulkanForwardOptions vo;
   vo.profile = true;
+  vo.fused_inputs = o.fused_inputs;
   model::VulkanForward f(gpu, m, vo);
   const uint32_t pos = r.profile_context - 1;
   say(o, "vulkan per-kernel profile at context " + std::to_string(r.profile_context));
@@ -185,6 +188,7 @@ BenchReport run_bench(kernels::Gpu& gpu, const model::PackedModel& m, const std:
   r.model_bpw = m.model_bpw();
   r.linear_bpw = m.linear_bpw();
   r.cpu_threads = cpu_threads();
+  r.fused_inputs = o.fused_inputs;
   probe_bandwidth(gpu, o, r);
   time_vulkan(gpu, m, o, r);
   probe_bandwidth(gpu, o, r);

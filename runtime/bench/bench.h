@@ -25,6 +25,7 @@ struct BenchOptions {
   uint32_t cpu_blocks = 0;  // run the CPU reference on the first N blocks only and scale (0: all)
   bool profile = true;      // per-kernel breakdown of decode steps at profile_context
   uint32_t profile_context = 0;  // 0: the largest decode context
+  bool fused_inputs = true;      // decode with RMSNorm/SwiGLU inside the mat-vecs (VulkanForwardOptions)
   // Called with a line describing each measurement as it starts.
   std::function<void(const std::string&)> progress;
 };
@@ -58,6 +59,7 @@ struct BenchReport {
   uint64_t weight_bytes = 0, kv_cache_bytes = 0;
   double bandwidth_gbps = 0;  // the device's read bandwidth, measured in this run
   uint32_t cpu_threads = 0, cpu_blocks = 0;  // cpu_blocks < n_layers: CPU times scaled from that many blocks
+  bool fused_inputs = true;
   std::vector<DecodeFigure> decode;
   std::vector<PrefillFigure> prefill;
   uint32_t profile_context = 0;

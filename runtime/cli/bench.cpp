@@ -21,7 +21,7 @@ namespace {
 struct BenchCliOptions {
   std::string model, synthetic, format, embedding, json;
   uint32_t group = 64, bits = 0, blocks = 0;
-  bool no_cpu = false, no_profile = false;
+  bool no_cpu = false, no_profile = false, unfused = false;
   bench::BenchOptions bench;
 };
 
@@ -79,6 +79,7 @@ void bench_command(BenchCliOptions o) {
   if (o.model.empty() == o.synthetic.empty()) throw Error("bench needs a model file or --synthetic SHAPE (not both)");
   if (o.no_cpu) o.bench.cpu = false;
   if (o.no_profile) o.bench.profile = false;
+  if (o.unfused) o.bench.fused_inputs = false;
   std::string name;
   std::cerr << "preparing the model...\n";
   const model::PackedModel m = o.synthetic.empty() ? from_file(o, name) : synthetic(o, name);
@@ -119,6 +120,8 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--cpu-blocks", o->bench.cpu_blocks,
                   "Time the CPU reference on the first N blocks and scale by weights (default: all; 2 for synthetic stacks)");
   cmd->add_flag("--no-profile", o->no_profile, "Skip the per-kernel breakdown");
+  cmd->add_flag("--unfused", o->unfused,
+                "Decode with RMSNorm and SwiGLU as dispatches of their own (to compare with their fusion into the mat-vecs)");
   cmd->add_option("--profile-context", o->bench.profile_context, "Context of the breakdown (0: the largest decode context)");
   cmd->add_option("--json", o->json, "Write a JSON report to this file (- for stdout instead of the tables)");
   cmd->callback([o] { bench_command(*o); });
