@@ -5,7 +5,7 @@
 //    subgroup lookup tables (LUT, include/weights.glsl). With X_SHUFFLE (devices with subgroup
 //    shuffles of 8 or more lanes) lane l loads only vec4 l % 8 of a chunk and shuffles hand all
 //    8 to every lane: lavapipe turns a uniform-buffer load whose index is a loop variable into a
-//    per-lane gather, so this is 8x fewer gathers (q4 4096x4096: -21% time, docs/PERFORMANCE.md).
+//    per-lane gather, so this is 8x fewer gathers (docs/PERFORMANCE.md, "How lavapipe runs").
 //    These kernels also apply the RMSNorm or the SwiGLU product that precedes a layer to x as
 //    they load it (MatMulParams.x_transform), which saves a dispatch per norm and per SwiGLU in a
 //    decode step.

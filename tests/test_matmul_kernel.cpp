@@ -4,6 +4,9 @@
 // mat-vec work splits (MatMulTuning: mask or lookup-table decoding, shuffled or per-lane loads of
 // x, workgroup size, tiles per invocation, subgroups per tile) on a few shapes.
 //
+// Also the mat-vec with its input transformed as it loads it (RMSNorm or SwiGLU product) and the
+// refusals of transforms a kernel cannot apply.
+//
 // Tolerance: |y - y_ref| <= 1e-5 * T + 1e-6 per element, where y_ref is accumulated in double from
 // the dequantized weights and T = sum_c (|scale * q * x| + |offset * x|) is the magnitude of the
 // terms the kernel adds in fp32 (sum_c |w * x| for float formats).
@@ -196,6 +199,130 @@ TEST_F(MatMulArgs, RefusesBadActivationLayouts) {
   EXPECT_THROW(mm.record(cmd, {1, 2}), Error);          // offset not a multiple of 4
   EXPECT_THROW(mm.record(cmd, {2, 0, 66}), Error);      // stride not a multiple of 4
   EXPECT_THROW(mm.record(cmd, {2, 0, 32}), Error);      // stride smaller than a row
+}
+
+// Mat-vec with the input transformed as it is loaded (InputTransform: the RMSNorm or the SwiGLU
+// product before a layer), against the transform and the product done in double on the host.
+// Same tolerance as above, with T summed over the transformed x.
+struct TransformCase {
+  Format format;
+  uint32_t rows, cols;
+  kernels::InputTransform::Kind kind;
+};
+
+class MatVecInputTransform : public test::GpuTest, public ::testing::WithParamInterface<TransformCase> {};
+
+TEST_P(MatVecInputTransform, MatchesHostReference) {
+  const TransformCase& c = GetParam();
+  const uint64_t seed = test::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  const auto w = test::random_normal(size_t(c.rows) * c.cols, seed, 0.05f);
+  const bool grouped = format_info(c.format).grouped;
+  const PackedMatrix packed =
+      grouped ? pack(quantize_rtn(w, c.rows, c.cols, format_info(c.format).bits, 64)) : pack_float(w, c.rows, c.cols, c.format);
+  const std::vector<float> w_hat = dequantize(packed);
+  kernels::GpuMatrix gw(gpu(), packed);
+
+  // x: the row at float 8 (then, for SwiGLU, the up row at x_offset + up), NaN everywhere else.
+  using Kind = kernels::InputTransform::Kind;
+  const uint32_t x_offset = 8, up = kernels::activation_stride(c.cols) + 4;
+  std::vector<float> x(16384, std::nanf(""));
+  const auto gate = test::random_normal(c.cols, seed + 1, 2.0f), upv = test::random_normal(c.cols, seed + 2);
+  std::copy(gate.begin(), gate.end(), x.begin() + x_offset);
+  if (c.kind == Kind::SwiGlu) std::copy(upv.begin(), upv.end(), x.begin() + x_offset + up);
+  vk::Buffer xb(ctx(), x.size() * 4);
+  xb.upload(x.data(), x.size() * 4);
+  // Norm weights at float 12 of their buffer.
+  const uint32_t norm_offset = 12;
+  const auto g = test::random_normal(c.cols, seed + 3);
+  std::vector<float> norms(norm_offset + c.cols + 4, 0.0f);
+  std::copy(g.begin(), g.end(), norms.begin() + norm_offset);
+  vk::Buffer nb(ctx(), norms.size() * 4);
+  nb.upload(norms.data(), norms.size() * 4);
+
+  std::vector<double> xt(c.cols);
+  if (c.kind == Kind::RmsNorm) {
+    double ss = 0;
+    for (float v : gate) ss += double(v) * v;
+    const double inv = 1.0 / std::sqrt(ss / c.cols + 1e-5);
+    for (uint32_t k = 0; k < c.cols; ++k) xt[k] = gate[k] * inv * g[k];
+  } else {
+    for (uint32_t k = 0; k < c.cols; ++k) xt[k] = gate[k] / (1.0 + std::exp(-double(gate[k]))) * upv[k];
+  }
+
+  vk::Buffer yb(ctx(), (c.rows + 64) * 4);
+  yb.fill(test::kPoison);
+  kernels::MatMul mm(gpu(), gw, xb, yb, {}, &nb);
+  if (!mm.transforms_input()) GTEST_SKIP() << "this device's mat-vec does not transform its input";
+  kernels::MatMulArgs args{1, x_offset};
+  args.input = {c.kind, c.kind == Kind::RmsNorm ? norm_offset : up, 1e-5f};
+  vk::CommandBuffer cmd(ctx());
+  mm.record(cmd, args);
+  cmd.submit_and_wait();
+  std::vector<float> y(c.rows + 64);
+  yb.download(y.data(), y.size() * 4);
+  for (uint32_t r = 0; r < c.rows; ++r) {
+    double ref = 0, terms = 0;
+    for (uint32_t k = 0; k < c.cols; ++k) {
+      ref += double(w_hat[size_t(r) * c.cols + k]) * xt[k];
+      terms += std::abs(double(w_hat[size_t(r) * c.cols + k]) * xt[k]);
+    }
+    ASSERT_TRUE(std::isfinite(y[r])) << "unwritten or NaN output at row " << r;
+    ASSERT_NEAR(y[r], ref, 1e-5 * terms + 1e-6) << "row " << r;
+  }
+  for (size_t i = c.rows; i < y.size(); ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &y[i], 4);
+    ASSERT_EQ(bits, test::kPoison) << "kernel wrote past its output at " << i;
+  }
+}
+
+std::vector<TransformCase> transform_cases() {
+  const std::pair<uint32_t, uint32_t> shapes[] = {{33, 129}, {288, 288}, {40, 4096}};
+  std::vector<TransformCase> cases;
+  for (Format f : {Format::Q2, Format::Q3, Format::Q4, Format::Q8, Format::F16, Format::F32})
+    for (auto [rows, cols] : shapes)
+      for (auto kind : {kernels::InputTransform::Kind::RmsNorm, kernels::InputTransform::Kind::SwiGlu})
+        cases.push_back({f, rows, cols, kind});
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, MatVecInputTransform, ::testing::ValuesIn(transform_cases()),
+                         [](const ::testing::TestParamInfo<TransformCase>& info) {
+                           const TransformCase& c = info.param;
+                           return std::string(format_info(c.format).name) + "_" + std::to_string(c.rows) + "x" +
+                                  std::to_string(c.cols) +
+                                  (c.kind == kernels::InputTransform::Kind::RmsNorm ? "_rmsnorm" : "_swiglu");
+                         });
+
+TEST_F(MatMulArgs, RefusesInputTransformsItCannotApply) {
+  const auto w = test::random_normal(64 * 64, 1, 0.05f);
+  kernels::GpuMatrix gw(gpu(), pack(quantize_rtn(w, 64, 64, 4, 64)));
+  vk::Buffer xb(ctx(), 64 * 1024 * 4), yb(ctx(), 64 * 64 * 4), norms(ctx(), 64 * 4);
+  vk::CommandBuffer cmd(ctx());
+  using Kind = kernels::InputTransform::Kind;
+  kernels::MatMul without_norms(gpu(), gw, xb, yb);
+  kernels::MatMulArgs norm{1};
+  norm.input = {Kind::RmsNorm, 0, 1e-5f};
+  EXPECT_THROW(without_norms.record(cmd, norm), Error);  // no norm weights bound
+  kernels::MatMul mm(gpu(), gw, xb, yb, {}, &norms);
+  kernels::MatMulArgs batch2 = norm;
+  batch2.batch = 2;
+  EXPECT_THROW(mm.record(cmd, batch2), Error);  // batches do not transform
+  kernels::MatMulArgs past = norm;
+  past.input.offset = 4;
+  EXPECT_THROW(mm.record(cmd, past), Error);  // weights past the end of their buffer
+  kernels::MatMulArgs glu{1};
+  glu.input = {Kind::SwiGlu, 64 * 1024, 0.0f};
+  EXPECT_THROW(mm.record(cmd, glu), Error);  // up row past the end of x
+  const kernels::Strategy saved = gpu().strategy();
+  gpu().set_strategy(kernels::Strategy::TilePerSubgroup);
+  if (gpu().caps().subgroup_arithmetic) {
+    kernels::MatMul gpu_kernel(gpu(), gw, xb, yb, {}, &norms);
+    EXPECT_FALSE(gpu_kernel.transforms_input());
+    EXPECT_THROW(gpu_kernel.record(cmd, norm), Error);
+  }
+  gpu().set_strategy(saved);
 }
 
 }  // namespace
