@@ -159,7 +159,9 @@ TEST_P(AttentionRopeKernel, MatchesRopeThenAttention) {
   model::attention(ref, q_rot, keys, values, c.pos, s.n_heads, s.n_kv_heads, s.head_dim, scratch_ref);
   for (uint32_t i = 0; i < dim; ++i) ASSERT_NEAR(got[out_off + i], ref[i], 2e-5 * vmax) << "element " << i;
   for (size_t i = 0; i < got.size(); ++i)
-    if (i < out_off || i >= out_off + dim) ASSERT_TRUE(test::is_poison(got[i])) << "written outside the output at " << i;
+    if (i < out_off || i >= out_off + dim) {
+      ASSERT_TRUE(test::is_poison(got[i])) << "written outside the output at " << i;
+    }
   const auto kgot = test::download_floats(cache.keys(0)), vgot = test::download_floats(cache.values(0));
   for (uint32_t h = 0; h < s.n_kv_heads; ++h)
     for (uint32_t d = 0; d < hp; ++d) {
@@ -168,7 +170,9 @@ TEST_P(AttentionRopeKernel, MatchesRopeThenAttention) {
       ASSERT_EQ(vgot[ci], d < s.head_dim ? values[i] : 0.0f) << "value head " << h << " element " << d;
     }
   // Rows past the position are untouched (still NaN).
-  if (c.pos + 1 < c.seq_len) ASSERT_TRUE(std::isnan(kgot[size_t(c.pos + 1) * row]));
+  if (c.pos + 1 < c.seq_len) {
+    ASSERT_TRUE(std::isnan(kgot[size_t(c.pos + 1) * row]));
+  }
 }
 
 const RopeCase kRopeCases[] = {{{6, 6, 48}, 256, 0},   {{6, 6, 48}, 256, 200}, {{4, 2, 6}, 100, 57},
