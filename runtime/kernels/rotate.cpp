@@ -75,31 +75,20 @@ bool Rotation::uses_row_kernel(uint32_t offset, uint32_t stride) const {
   return offset % row_width_ == 0 && (stride == 0 ? n_ : stride) % row_width_ == 0;
 }
 
-void Rotation::bind(const vk::Buffer& x, const vk::Buffer* source) {
+void Rotation::bind(const vk::Buffer& x) {
   x_ = &x;
-  source_ = row_kernel_ ? source : nullptr;
   set_ = vk::DescriptorSet(gpu_->ctx(), *kernel_,
                            {vk::Binding::storage(x), vk::Binding::storage(signs_), vk::Binding::storage(hadamard_)});
   x_view_floats_ = 0;
   if (!row_kernel_) return;
-  const vk::Buffer& in = source_ ? *source_ : x;
   const uint64_t texel_bytes = row_width_ * 4;
-  const uint64_t texels = std::min<uint64_t>(in.size() / texel_bytes, gpu_->caps().max_texel_elements);
-  if (texels == 0) {
-    source_ = nullptr;
-    return;
-  }
-  x_view_ = vk::BufferView(gpu_->ctx(), in, row_width_ == 4 ? VK_FORMAT_R32G32B32A32_SFLOAT : VK_FORMAT_R32_SFLOAT, 0,
+  const uint64_t texels = std::min<uint64_t>(x.size() / texel_bytes, gpu_->caps().max_texel_elements);
+  if (texels == 0) return;
+  x_view_ = vk::BufferView(gpu_->ctx(), x, row_width_ == 4 ? VK_FORMAT_R32G32B32A32_SFLOAT : VK_FORMAT_R32_SFLOAT, 0,
                            texels * texel_bytes);
   x_view_floats_ = texels * row_width_;
   row_set_ = vk::DescriptorSet(gpu_->ctx(), *row_kernel_,
                                {vk::Binding::storage(x), vk::Binding::texel(x_view_), vk::Binding::uniform(signs_)});
-}
-
-bool Rotation::reads_source(uint32_t rows, uint32_t offset, uint32_t stride) const {
-  if (!source_ || rows == 0) return false;
-  if (stride == 0) stride = n_;
-  return uses_row_kernel(offset, stride) && uint64_t(offset) + uint64_t(rows - 1) * stride + n_ <= x_view_floats_;
 }
 
 void Rotation::record(vk::CommandBuffer& cmd, uint32_t rows, uint32_t offset, uint32_t stride) const {

@@ -26,12 +26,8 @@ class Rotation {
   // True when record() runs the register kernel for rows at this offset and stride (after bind()).
   bool uses_row_kernel(uint32_t offset, uint32_t stride) const;
 
-  // Binds the activation buffer that record() rotates in place. With `source`, the register kernel
-  // reads the rows from `source` (same offsets) and writes them rotated into x, leaving `source`
-  // as it is (reads_source() says when); the shared-memory kernel still rotates x in place.
-  void bind(const vk::Buffer& x, const vk::Buffer* source = nullptr);
-  // True when record(cmd, rows, offset, stride) reads the bound source instead of x.
-  bool reads_source(uint32_t rows, uint32_t offset = 0, uint32_t stride = 0) const;
+  // Binds the activation buffer that record() rotates in place.
+  void bind(const vk::Buffer& x);
   // Rotates `rows` rows starting at float `offset`, `stride` floats apart (0 = n).
   void record(vk::CommandBuffer& cmd, uint32_t rows, uint32_t offset = 0, uint32_t stride = 0) const;
 
@@ -45,8 +41,7 @@ class Rotation {
   const vk::Kernel* row_kernel_ = nullptr;
   vk::Buffer signs_, sign_words_, hadamard_;
   const vk::Buffer* x_ = nullptr;
-  const vk::Buffer* source_ = nullptr;
-  vk::BufferView x_view_;  // of the source when bound, else of x
+  vk::BufferView x_view_;
   uint64_t x_view_floats_ = 0;
   vk::DescriptorSet set_, row_set_;
 };

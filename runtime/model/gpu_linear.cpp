@@ -44,7 +44,7 @@ const vk::Buffer& GpuLinearGroup::input_for(kernels::Gpu& gpu, const PackedLinea
   if (it != inputs_.end()) return *it->scratch;
   RotatedInput r{pl.input_signs, &scratch.buffer(uint32_t(inputs_.size())),
                  std::make_unique<kernels::Rotation>(gpu, in_width_, pl.input_signs)};
-  r.rotation->bind(*r.scratch, in_);
+  r.rotation->bind(*r.scratch);
   inputs_.push_back(std::move(r));
   return *inputs_.back().scratch;
 }
@@ -127,15 +127,12 @@ void GpuLinearGroup::record(kernels::Recording& rec, uint32_t n, bool fused_inpu
     return;
   }
   if (!inputs_.empty()) {
-    // A rotation that cannot read the input where it lies rotates a copy of it in place.
     const uint64_t bytes = (uint64_t(n - 1) * in_stride_ + in_width_) * 4;
-    bool copied = false;
     for (const RotatedInput& r : inputs_)
-      if (!r.rotation->reads_source(n, 0, in_stride_)) {
-        rec.op("rotate", [&](vk::CommandBuffer& cmd) { cmd.copy(*in_, *r.scratch, bytes); });
-        copied = true;
-      }
-    if (copied) rec.barrier();
+      rec.op("rotate", [&](vk::CommandBuffer& cmd) {
+        cmd.copy(*in_, *r.scratch, bytes);
+      });
+    rec.barrier();
     for (const RotatedInput& r : inputs_)
       rec.op("rotate", [&](vk::CommandBuffer& cmd) { r.rotation->record(cmd, n, 0, in_stride_); });
     rec.barrier();

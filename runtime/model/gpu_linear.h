@@ -1,7 +1,6 @@
 // PackedLinear layers on the device, in groups that read the same activation rows (wq/wk/wv,
-// w1/w3, or one layer alone): x' = rotate(x) (once per distinct sign vector, into a scratch
-// buffer: read from the input by the register kernel, else rotated in place in a copy of the
-// input), y' = W x' through the packed MatMul, then for a layer with LoRA factors
+// w1/w3, or one layer alone): x' = rotate(x) (once per distinct sign vector, into a scratch copy
+// of the input), y' = W x' through the packed MatMul, then for a layer with LoRA factors
 // u = A x' (fp16 A, into a scratch buffer) and y' += (scale B) u (B scaled in fp32),
 // y = rotate_inverse(y') in place on the output. Layers without rotations read the input and write (or accumulate into) the output
 // directly. Consecutive layers that share format, input and output buffer and write adjacent
