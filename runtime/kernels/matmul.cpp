@@ -23,7 +23,6 @@ MatMul::MatMul(Gpu& gpu, const GpuMatrix& w, const vk::Buffer& x, const vk::Buff
   const auto& caps = gpu.caps();
   const auto texel = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
   const auto storage = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-  const auto uniform = VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER;
   const uint64_t x_range = std::min<uint64_t>(x.size() / 16 * 16, caps.max_uniform_range / 16 * 16);
   // The GPU kernel spreads the lanes of a subgroup over the 8 rows of a tile.
   const bool subgroup_kernel = gpu.strategy() == Strategy::TilePerSubgroup && caps.subgroup_size >= quant::kTileRows &&
@@ -44,21 +43,18 @@ MatMul::MatMul(Gpu& gpu, const GpuMatrix& w, const vk::Buffer& x, const vk::Buff
     const bool shuffled_x = tuning.shuffled_x && shuffle && quant::format_info(l.format).kind != quant::FormatKind::LowBit;
     const char* kernel = lut ? "matvec_lut" : shuffled_x ? "matvec_cpu_shuffle" : "matvec_cpu";
     transforms_input_ = lut || shuffled_x;
-    const std::vector<uint32_t> spec{local, tpi, uint32_t(x_range / 16)};
-    if (transforms_input_) {
+    std::vector<vk::Binding> bindings{vk::Binding::texel(w.view()), vk::Binding::uniform(x, 0, x_range),
+                                      vk::Binding::storage(y)};
+    if (transforms_input_) {  // the RMSNorm weights (any float buffer when there are none)
       const vk::Buffer& nw = norm_weights ? *norm_weights : x;
       norm_view_ = vk::BufferView(gpu.ctx(), nw, VK_FORMAT_R32G32B32A32_SFLOAT, 0,
                                   std::min<uint64_t>(nw.size() / 16, caps.max_texel_elements) * 16);
-      matvec_ = &gpu.kernel(variant(kernel, l.format), {texel, uniform, storage, texel}, sizeof(MatMulParams), spec);
-      matvec_set_ = vk::DescriptorSet(gpu.ctx(), *matvec_,
-                                      {vk::Binding::texel(w.view()), vk::Binding::uniform(x, 0, x_range),
-                                       vk::Binding::storage(y), vk::Binding::texel(norm_view_)});
-    } else {
-      matvec_ = &gpu.kernel(variant(kernel, l.format), {texel, uniform, storage}, sizeof(MatMulParams), spec);
-      matvec_set_ = vk::DescriptorSet(gpu.ctx(), *matvec_,
-                                      {vk::Binding::texel(w.view()), vk::Binding::uniform(x, 0, x_range),
-                                       vk::Binding::storage(y)});
+      bindings.push_back(vk::Binding::texel(norm_view_));
     }
+    std::vector<VkDescriptorType> types;
+    for (const vk::Binding& b : bindings) types.push_back(b.type);
+    matvec_ = &gpu.kernel(variant(kernel, l.format), types, sizeof(MatMulParams), {local, tpi, uint32_t(x_range / 16)});
+    matvec_set_ = vk::DescriptorSet(gpu.ctx(), *matvec_, bindings);
   } else {
     // One tile per workgroup; its subgroups split K. More subgroups for fewer tiles, so that a
     // 4096-row matrix still fills a large GPU; never more than the chunks can feed.

@@ -90,17 +90,13 @@ std::unique_ptr<kernels::Recording> VulkanForward::record(uint32_t n, Logits mod
     kernels::MatMulArgs args{1, 0, ds, 0, c.vocab_size};
     args.input = {kernels::InputTransform::Kind::RmsNorm, 2 * c.n_layers * ds, c.norm_eps};
     rec->op("classifier", [&](vk::CommandBuffer& cmd) { fused_classifier_->record(cmd, args); });
-    if (staged_) {
-      rec->barrier();
-      rec->op("io", [&](vk::CommandBuffer& cmd) { cmd.copy(logits_, host_out_, uint64_t(c.vocab_size) * 4); });
-    }
-    return rec;
+  } else {
+    rec->op("rmsnorm", [&](vk::CommandBuffer& cmd) {
+      final_norm_->record(cmd, {rows, first, ds, 0, ds, 2 * c.n_layers * ds, pending_add, first, ds});
+    });
+    rec->barrier();
+    rec->op("classifier", [&](vk::CommandBuffer& cmd) { classifier_->record(cmd, {rows, 0, ds, 0, c.vocab_size}); });
   }
-  rec->op("rmsnorm", [&](vk::CommandBuffer& cmd) {
-    final_norm_->record(cmd, {rows, first, ds, 0, ds, 2 * c.n_layers * ds, pending_add, first, ds});
-  });
-  rec->barrier();
-  rec->op("classifier", [&](vk::CommandBuffer& cmd) { classifier_->record(cmd, {rows, 0, ds, 0, c.vocab_size}); });
   if (staged_) {
     rec->barrier();
     rec->op("io", [&](vk::CommandBuffer& cmd) { cmd.copy(logits_, host_out_, uint64_t(rows) * c.vocab_size * 4); });
