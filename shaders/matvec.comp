@@ -8,7 +8,11 @@
 //    per-lane gather, so this is 8x fewer gathers (docs/PERFORMANCE.md, "How lavapipe runs").
 //    These kernels also apply the RMSNorm or the SwiGLU product that precedes a layer to x as
 //    they load it (MatMulParams.x_transform), which saves a dispatch per norm and per SwiGLU in a
-//    decode step.
+//    decode step. With X_ROTATE they then rotate x as well (the layer's randomized Hadamard input
+//    rotation, include/hadamard_lanes.glsl): each workgroup stages the transformed row in shared
+//    memory, its first subgroup rotates it there (in registers, slot r of lane l being element
+//    8 r + l), and every chunk is read from there, which saves the copy and the rotation dispatch
+//    of a rotated layer.
 //  otherwise (GPUs): a workgroup owns one tile and its subgroups split K. Lane l of a subgroup
 //    takes row l % 8 of the tile and every (subgroups * lanes / 8)-th chunk, so the lanes of a
 //    subgroup read consecutive texels (4 consecutive tile-chunks for 32 lanes and Q4); subgroup
@@ -27,6 +31,14 @@
 //! variant matvec_cpu_shuffle_f32 FORMAT_F32 X_UBO X_SHUFFLE
 //! variant matvec_lut_q2 FORMAT_Q2 X_UBO X_SHUFFLE LUT
 //! variant matvec_lut_q3 FORMAT_Q3 X_UBO X_SHUFFLE LUT
+//! variant matvec_rot_q2 FORMAT_Q2 X_UBO X_SHUFFLE X_ROTATE
+//! variant matvec_rot_q3 FORMAT_Q3 X_UBO X_SHUFFLE X_ROTATE
+//! variant matvec_rot_q4 FORMAT_Q4 X_UBO X_SHUFFLE X_ROTATE
+//! variant matvec_rot_q8 FORMAT_Q8 X_UBO X_SHUFFLE X_ROTATE
+//! variant matvec_rot_f16 FORMAT_F16 X_UBO X_SHUFFLE X_ROTATE
+//! variant matvec_rot_f32 FORMAT_F32 X_UBO X_SHUFFLE X_ROTATE
+//! variant matvec_lut_rot_q2 FORMAT_Q2 X_UBO X_SHUFFLE LUT X_ROTATE
+//! variant matvec_lut_rot_q3 FORMAT_Q3 X_UBO X_SHUFFLE LUT X_ROTATE
 //! variant matvec_q2 FORMAT_Q2
 //! variant matvec_q3 FORMAT_Q3
 //! variant matvec_q4 FORMAT_Q4
@@ -39,6 +51,9 @@
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #ifdef X_SHUFFLE
 #extension GL_KHR_shader_subgroup_shuffle : require
+#endif
+#ifdef X_ROTATE
+#extension GL_KHR_shader_subgroup_basic : require
 #endif
 
 #include "params/matmul.h"
@@ -89,6 +104,46 @@ vec4 x_vec4(uint c, uint k) {
   return v;
 }
 
+#ifdef X_ROTATE
+// The input rotation (forward, n = cols = M * 2^k with 2^k >= 8; one element per slot, W = 1).
+#define W 1
+layout(constant_id = 3) const uint M = 1;        // Hadamard factor m
+layout(constant_id = 4) const uint LOG2_RB = 0;  // log2(2^k / 8)
+layout(constant_id = 5) const uint N = 8;        // the row width (cols)
+layout(binding = 4) uniform Signs { uvec4 sign_words[64]; };  // bit i set: element i negated
+shared float x_rotated[N];
+uint rotation_lane;  // 0..7: this lane's place in the rotation's layout
+#define HAD_LOAD(r) x_rotated[8 * (r) + rotation_lane]
+#define HAD_STORE(r, v) \
+  if (gl_SubgroupInvocationID < 8) x_rotated[8 * (r) + rotation_lane] = (v)
+#include "include/hadamard_lanes.glsl"
+
+// x_rotated <- the rotation of the transformed row: the workgroup stages the row, then the first
+// subgroup rotates it in place (each lane reads and writes only its own slots).
+void rotate_x() {
+  for (uint i = gl_LocalInvocationID.x; i < N / 4; i += gl_WorkGroupSize.x) {
+    const vec4 v = x_vec4(i / 8, i % 8);
+    x_rotated[4 * i] = v.x;
+    x_rotated[4 * i + 1] = v.y;
+    x_rotated[4 * i + 2] = v.z;
+    x_rotated[4 * i + 3] = v.w;
+  }
+  barrier();
+  rotation_lane = gl_SubgroupInvocationID & 7u;
+  if (gl_SubgroupID == 0) hadamard_lanes(rotation_lane, ~0u, 0u, 1.0 / sqrt(float(N)));
+  barrier();
+}
+
+// vec4 k of chunk c of the rotated x (zero past N).
+vec4 rotated_vec4(uint c, uint k) {
+  const uint e = 32 * c + 4 * k;  // N is a multiple of 8: a vec4 lies wholly inside or outside
+  return e < N ? vec4(x_rotated[e], x_rotated[e + 1], x_rotated[e + 2], x_rotated[e + 3]) : vec4(0.0);
+}
+#define X_LANE_VEC4 rotated_vec4
+#else
+#define X_LANE_VEC4 x_vec4
+#endif
+
 #ifdef X_SHUFFLE
 // 1 / sqrt(mean(x^2) + eps) of the row: lane l sums vec4s l, l + 8, ... and xor shuffles add up
 // the 8 lanes (with fewer lanes, every lane sums the whole row).
@@ -117,7 +172,7 @@ float row_rms_scale() {
 void load_x(uint c, out vec4 xv[8], out float sx) {
 #ifdef X_SHUFFLE
   if (gl_SubgroupSize >= 8) {
-    const vec4 mine = x_vec4(c, gl_SubgroupInvocationID & 7u);
+    const vec4 mine = X_LANE_VEC4(c, gl_SubgroupInvocationID & 7u);
     xv[0] = subgroupShuffle(mine, 0u);
     xv[1] = subgroupShuffle(mine, 1u);
     xv[2] = subgroupShuffle(mine, 2u);
@@ -155,6 +210,9 @@ void main() {
   const uint tile0 = gl_GlobalInvocationID.x * TPI;
 #ifdef X_SHUFFLE
   if (p.x_transform == 1u) rms_scale = row_rms_scale();
+#endif
+#ifdef X_ROTATE
+  rotate_x();
 #endif
   float acc[TILE_ROWS * TPI];
   [[unroll]] for (uint i = 0; i < TILE_ROWS * TPI; ++i) acc[i] = 0.0;

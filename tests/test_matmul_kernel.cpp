@@ -4,22 +4,26 @@
 // mat-vec work splits (MatMulTuning: mask or lookup-table decoding, shuffled or per-lane loads of
 // x, workgroup size, tiles per invocation, subgroups per tile) on a few shapes.
 //
-// Also the mat-vec with its input transformed as it loads it (RMSNorm or SwiGLU product) and the
-// refusals of transforms a kernel cannot apply.
+// Also the mat-vec with its input transformed as it loads it (RMSNorm or SwiGLU product, then
+// optionally the layer's randomized Hadamard input rotation) and the refusals of transforms a
+// kernel cannot apply.
 //
 // Tolerance: |y - y_ref| <= 1e-5 * T + 1e-6 per element, where y_ref is accumulated in double from
 // the dequantized weights and T = sum_c (|scale * q * x| + |offset * x|) is the magnitude of the
 // terms the kernel adds in fp32 (sum_c |w * x| for float formats).
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include "common/error.h"
 #include "common/fp16.h"
 #include "gpu_test.h"
 #include "kernels/matmul.h"
+#include "quant/hadamard.h"
 #include "quant/packing.h"
 
 using namespace bitlens;
@@ -202,12 +206,15 @@ TEST_F(MatMulArgs, RefusesBadActivationLayouts) {
 }
 
 // Mat-vec with the input transformed as it is loaded (InputTransform: the RMSNorm or the SwiGLU
-// product before a layer), against the transform and the product done in double on the host.
-// Same tolerance as above, with T summed over the transformed x.
+// product before a layer; with `rotate`, then the forward rotation of random signs), against the
+// transform and the product done in double on the host (the rotation by quant::rotate, the CPU
+// reference of the rotation kernels, in fp32 like the kernel). Same tolerance as above, with T
+// summed over the transformed (and rotated) x.
 struct TransformCase {
   Format format;
   uint32_t rows, cols;
   kernels::InputTransform::Kind kind;
+  bool rotate = false;
 };
 
 class MatVecInputTransform : public test::GpuTest, public ::testing::WithParamInterface<TransformCase> {};
@@ -246,14 +253,25 @@ TEST_P(MatVecInputTransform, MatchesHostReference) {
     for (float v : gate) ss += double(v) * v;
     const double inv = 1.0 / std::sqrt(ss / c.cols + 1e-5);
     for (uint32_t k = 0; k < c.cols; ++k) xt[k] = gate[k] * inv * g[k];
-  } else {
+  } else if (c.kind == Kind::SwiGlu) {
     for (uint32_t k = 0; k < c.cols; ++k) xt[k] = gate[k] / (1.0 + std::exp(-double(gate[k]))) * upv[k];
+  } else {
+    for (uint32_t k = 0; k < c.cols; ++k) xt[k] = gate[k];
+  }
+  std::unique_ptr<kernels::Rotation> rotation;
+  if (c.rotate) {
+    const std::vector<uint32_t> signs = random_sign_bits(c.cols, seed + 4);
+    rotation = std::make_unique<kernels::Rotation>(gpu(), c.cols, signs);
+    std::vector<float> xr(xt.begin(), xt.end());
+    rotate(xr, signs);
+    xt.assign(xr.begin(), xr.end());
   }
 
   vk::Buffer yb(ctx(), (c.rows + 64) * 4);
   yb.fill(test::kPoison);
-  kernels::MatMul mm(gpu(), gw, xb, yb, {}, &nb);
+  kernels::MatMul mm(gpu(), gw, xb, yb, {}, &nb, rotation.get());
   if (!mm.transforms_input()) GTEST_SKIP() << "this device's mat-vec does not transform its input";
+  if (c.rotate && !mm.rotates_input()) GTEST_SKIP() << "this device's mat-vec does not rotate its input";
   kernels::MatMulArgs args{1, x_offset};
   args.input = {c.kind, c.kind == Kind::RmsNorm ? norm_offset : up, 1e-5f};
   vk::CommandBuffer cmd(ctx());
@@ -278,21 +296,29 @@ TEST_P(MatVecInputTransform, MatchesHostReference) {
 }
 
 std::vector<TransformCase> transform_cases() {
+  using Kind = kernels::InputTransform::Kind;
   const std::pair<uint32_t, uint32_t> shapes[] = {{33, 129}, {288, 288}, {40, 4096}};
+  // Rotation widths m * 2^k: m = 36, 12, 1, 12 with 2^k = 8, 64, 64, 8 (chunks and groups not
+  // whole for some), each with one of the transforms.
+  const std::pair<uint32_t, uint32_t> rotated[] = {{33, 288}, {40, 768}, {24, 64}, {17, 96}};
   std::vector<TransformCase> cases;
-  for (Format f : {Format::Q2, Format::Q3, Format::Q4, Format::Q8, Format::F16, Format::F32})
+  for (Format f : {Format::Q2, Format::Q3, Format::Q4, Format::Q8, Format::F16, Format::F32}) {
     for (auto [rows, cols] : shapes)
-      for (auto kind : {kernels::InputTransform::Kind::RmsNorm, kernels::InputTransform::Kind::SwiGlu})
-        cases.push_back({f, rows, cols, kind});
+      for (auto kind : {Kind::RmsNorm, Kind::SwiGlu}) cases.push_back({f, rows, cols, kind});
+    for (size_t i = 0; i < std::size(rotated); ++i)
+      cases.push_back({f, rotated[i].first, rotated[i].second, std::array{Kind::RmsNorm, Kind::None, Kind::SwiGlu}[i % 3], true});
+  }
   return cases;
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, MatVecInputTransform, ::testing::ValuesIn(transform_cases()),
                          [](const ::testing::TestParamInfo<TransformCase>& info) {
                            const TransformCase& c = info.param;
+                           using Kind = kernels::InputTransform::Kind;
                            return std::string(format_info(c.format).name) + "_" + std::to_string(c.rows) + "x" +
                                   std::to_string(c.cols) +
-                                  (c.kind == kernels::InputTransform::Kind::RmsNorm ? "_rmsnorm" : "_swiglu");
+                                  (c.kind == Kind::RmsNorm ? "_rmsnorm" : c.kind == Kind::SwiGlu ? "_swiglu" : "") +
+                                  (c.rotate ? "_rotated" : "");
                          });
 
 TEST_F(MatMulArgs, RefusesInputTransformsItCannotApply) {

@@ -6,8 +6,8 @@
 //    split over several submissions, a second prefill, one-token decoding;
 //  - on its own: decoding agrees with batched prefill (mat-vec and mat-mul kernels, single-query
 //    and batched attention), staged input/output copies and the timed profile mode give the same
-//    logits, decode with RMSNorm and SwiGLU fused into the mat-vecs gives the logits of separate
-//    dispatches, and bad calls or unsupported models get one clear error.
+//    logits, decode with RMSNorm, SwiGLU and input rotations fused into the mat-vecs gives the
+//    logits of separate dispatches, and bad calls or unsupported models get one clear error.
 // Tolerance (relative to the largest reference logit of the row): 1e-4 for fp32 weights and
 // between decode and prefill, 1e-3 for quantized weights (the CPU runs the dequantized model; the
 // kernels sum in another order); staged and profiled runs must be bit-identical.
@@ -245,6 +245,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, VulkanForwardApi, ::testing::Values(false, true
                          [](const auto& info) { return info.param ? "awkward" : "tiny"; });
 
 class VulkanForwardRefusals : public test::GpuTest {};
+class VulkanForwardRotated : public test::GpuTest {};
 
 // Decode with RMSNorm and SwiGLU inside the mat-vecs (where the device's kernels do it) gives the
 // logits of separate dispatches (1e-4: the fused norm sums squares in another order) with 4 L + 1
@@ -282,6 +283,50 @@ TEST_P(VulkanForwardApi, FusedDecodeInputsMatchSeparateDispatches) {
                          gpu().caps().subgroup_size >= 8;
     EXPECT_EQ(fused["rmsnorm"].calls, fusable ? 0u : separate["rmsnorm"].calls);
     EXPECT_EQ(fused["swiglu"].calls, fusable ? 0u : separate["swiglu"].calls);
+  }
+}
+
+// Decode of a model whose linears all have input and output rotations (wq and wk sharing one
+// input rotation): with fused inputs the mat-vecs rotate their inputs themselves (where the
+// device's kernels can), so only the output rotations remain dispatches, and the logits are those
+// of separate dispatches (1e-4). The norms after rotated outputs (pending residual adds) stay.
+TEST_F(VulkanForwardRotated, FusedDecodeRotatesInputsInsideTheMatVecs) {
+  const uint64_t seed = test::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  const ModelConfig c = test::tiny_config();
+  for (quant::Format format : {quant::Format::Q4, quant::Format::Q2, quant::Format::F32}) {
+    SCOPED_TRACE(quant::format_info(format).name);
+    PackedModel m = random_packed_model(c, format, seed);
+    add_rotations(m, seed);
+    uint32_t output_rotations = 0;
+    for (const PackedLinear& l : m.layers[0].linears) output_rotations += l.has_output_rotation;
+    const auto tokens = random_tokens(4, c.vocab_size, seed);
+    auto run = [&](bool fused, std::map<std::string, kernels::OpTime>* profile) {
+      VulkanForwardOptions o;
+      o.fused_inputs = fused;
+      o.profile = profile != nullptr;
+      VulkanForward f(gpu(), m, o);
+      std::vector<float> out;
+      for (uint32_t t = 0; t < tokens.size(); ++t) {
+        const auto step = f.forward(tokens[t], t);
+        out.insert(out.end(), step.begin(), step.end());
+      }
+      if (profile) *profile = f.profile();
+      return out;
+    };
+    expect_rows_close(run(true, nullptr), run(false, nullptr), c.vocab_size, 1e-4, "fused vs separate");
+    if (!gpu().caps().timestamps) continue;
+    std::map<std::string, kernels::OpTime> fused, separate;
+    run(true, &fused);
+    run(false, &separate);
+    const uint64_t steps = tokens.size();
+    EXPECT_GT(separate["rotate"].calls, steps * c.n_layers * output_rotations);
+    const bool fusable = gpu().strategy() == kernels::Strategy::TilePerInvocation && gpu().caps().subgroup_shuffle &&
+                         gpu().caps().subgroup_size >= 8;
+    if (!fusable) continue;
+    EXPECT_EQ(fused["rotate"].calls, steps * c.n_layers * output_rotations);
+    EXPECT_EQ(fused["rmsnorm"].calls, steps * 2 * c.n_layers) << "only the first norm has no pending add";
+    EXPECT_EQ(fused["swiglu"].calls, 0u);
   }
 }
 

@@ -17,7 +17,7 @@ std::string variant(const char* op, quant::Format f) { return std::string(op) + 
 }  // namespace
 
 MatMul::MatMul(Gpu& gpu, const GpuMatrix& w, const vk::Buffer& x, const vk::Buffer& y, const MatMulTuning& tuning,
-               const vk::Buffer* norm_weights)
+               const vk::Buffer* norm_weights, const Rotation* input_rotation)
     : gpu_(&gpu), w_(&w), x_(&x), y_(&y), norm_weights_(norm_weights) {
   const quant::PackedLayout& l = w.layout();
   const auto& caps = gpu.caps();
@@ -41,8 +41,11 @@ MatMul::MatMul(Gpu& gpu, const GpuMatrix& w, const vk::Buffer& x, const vk::Buff
     const bool lut = tuning.lookup_tables && grouped_low_bits && shuffle;
     // matvec.comp's formats only (the low-bit formats' kernel loads x per lane).
     const bool shuffled_x = tuning.shuffled_x && shuffle && quant::format_info(l.format).kind != quant::FormatKind::LowBit;
-    const char* kernel = lut ? "matvec_lut" : shuffled_x ? "matvec_cpu_shuffle" : "matvec_cpu";
     transforms_input_ = lut || shuffled_x;
+    rotates_input_ = input_rotation && transforms_input_ && input_rotation->fits_matvec() &&
+                     input_rotation->width() == l.cols;
+    const char* kernel = lut ? (rotates_input_ ? "matvec_lut_rot" : "matvec_lut")
+                             : shuffled_x ? (rotates_input_ ? "matvec_rot" : "matvec_cpu_shuffle") : "matvec_cpu";
     std::vector<vk::Binding> bindings{vk::Binding::texel(w.view()), vk::Binding::uniform(x, 0, x_range),
                                       vk::Binding::storage(y)};
     if (transforms_input_) {  // the RMSNorm weights (any float buffer when there are none)
@@ -51,9 +54,15 @@ MatMul::MatMul(Gpu& gpu, const GpuMatrix& w, const vk::Buffer& x, const vk::Buff
                                   std::min<uint64_t>(nw.size() / 16, caps.max_texel_elements) * 16);
       bindings.push_back(vk::Binding::texel(norm_view_));
     }
+    std::vector<uint32_t> spec = {local, tpi, uint32_t(x_range / 16)};
+    if (rotates_input_) {
+      bindings.push_back(vk::Binding::uniform(input_rotation->sign_words()));
+      const std::vector<uint32_t> r = input_rotation->matvec_spec();
+      spec.insert(spec.end(), r.begin(), r.end());
+    }
     std::vector<VkDescriptorType> types;
     for (const vk::Binding& b : bindings) types.push_back(b.type);
-    matvec_ = &gpu.kernel(variant(kernel, l.format), types, sizeof(MatMulParams), {local, tpi, uint32_t(x_range / 16)});
+    matvec_ = &gpu.kernel(variant(kernel, l.format), types, sizeof(MatMulParams), spec);
     matvec_set_ = vk::DescriptorSet(gpu.ctx(), *matvec_, bindings);
   } else {
     // One tile per workgroup; its subgroups split K. More subgroups for fewer tiles, so that a

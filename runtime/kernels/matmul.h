@@ -7,6 +7,7 @@
 
 #include "kernels/gpu.h"
 #include "kernels/gpu_matrix.h"
+#include "kernels/rotate.h"
 #include "vk/buffer.h"
 #include "vk/commands.h"
 
@@ -55,12 +56,15 @@ inline uint32_t activation_stride(uint32_t cols) { return (cols + 3) / 4 * 4; }
 class MatMul {
  public:
   // Binds W, x and y (and the RMSNorm weights of InputTransform, if any); the float buffers
-  // outlive this object.
+  // outlive this object. With `input_rotation` (forward, width cols) the mat-vec rotates x itself
+  // after transforming it, where rotates_input() says it can; the rotation outlives this object.
   MatMul(Gpu& gpu, const GpuMatrix& w, const vk::Buffer& x, const vk::Buffer& y, const MatMulTuning& tuning = {},
-         const vk::Buffer* norm_weights = nullptr);
+         const vk::Buffer* norm_weights = nullptr, const Rotation* input_rotation = nullptr);
   void record(vk::CommandBuffer& cmd, const MatMulArgs& args) const;
   // Whether the mat-vec applies MatMulArgs::input (the CPU strategy's shuffled-x kernels).
   bool transforms_input() const { return transforms_input_; }
+  // Whether the mat-vec applies the input rotation it was built with (batch 1 only).
+  bool rotates_input() const { return rotates_input_; }
   // Bytes from the start of x that a mat-vec can read (the uniform-buffer range on the CPU strategy).
   uint64_t uniform_x_bytes() const;
 
@@ -71,6 +75,7 @@ class MatMul {
   const vk::Buffer* y_;
   bool x_uniform_ = false;      // mat-vec reads x through a uniform buffer (CPU strategy)
   bool transforms_input_ = false;
+  bool rotates_input_ = false;
   const vk::Buffer* norm_weights_ = nullptr;
   vk::BufferView norm_view_;     // the norm weights (or, without them, x) as vec4 texels
   uint32_t matvec_tiles_ = 1;   // tiles per workgroup

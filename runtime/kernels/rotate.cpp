@@ -17,6 +17,7 @@ constexpr uint32_t kLocal = 256;         // hadamard.comp workgroup
 constexpr uint32_t kRowLocal = 64;       // hadamard_rows.comp workgroup: 8 rows of 8 lanes
 constexpr uint32_t kRowLanes = 8;
 constexpr uint32_t kRowMaxWidth = 4096;  // wider rows compile for minutes on lavapipe: shared-memory kernel
+constexpr uint32_t kMatvecMaxWidth = 1024;  // rotations inside mat-vecs: slots per lane (n / 8) unrolled
 constexpr uint32_t kSignWords = 256;     // the Signs uniform block of hadamard_rows.comp
 constexpr uint32_t kHadamardWords = 72;  // 36 rows x 2 words of specialization constants
 
@@ -73,6 +74,18 @@ Rotation::Rotation(Gpu& gpu, uint32_t n, const std::vector<uint32_t>& sign_bits,
 bool Rotation::uses_row_kernel(uint32_t offset, uint32_t stride) const {
   if (!row_kernel_ || x_view_floats_ == 0) return false;
   return offset % row_width_ == 0 && (stride == 0 ? n_ : stride) % row_width_ == 0;
+}
+
+bool Rotation::fits_matvec() const {
+  return row_kernel_ && direction_ == Direction::Forward && n_ <= kMatvecMaxWidth;
+}
+
+std::vector<uint32_t> Rotation::matvec_spec() const {
+  std::vector<uint32_t> spec = {m_, log2_p_ - 3, n_, 0, 0};
+  const std::vector<uint32_t> hm = hadamard_bits(m_, false);
+  spec.insert(spec.end(), hm.begin(), hm.end());
+  spec.resize(5 + kHadamardWords, 0);
+  return spec;
 }
 
 void Rotation::bind(const vk::Buffer& x) {

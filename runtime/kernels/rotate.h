@@ -25,6 +25,13 @@ class Rotation {
   Direction direction() const { return direction_; }
   // True when record() runs the register kernel for rows at this offset and stride (after bind()).
   bool uses_row_kernel(uint32_t offset, uint32_t stride) const;
+  // Whether a mat-vec can apply this rotation to its own input (matvec.comp X_ROTATE: forward, a
+  // CPU device, one element per lane slot, a width that compiles quickly), and what it then needs:
+  // the specialization constants M, log2(2^k / 8), n, 0, 0 and H_m's 72 words (ids 3..79) and the
+  // sign words as a uniform buffer.
+  bool fits_matvec() const;
+  std::vector<uint32_t> matvec_spec() const;
+  const vk::Buffer& sign_words() const { return signs_; }
 
   // Binds the activation buffer that record() rotates in place.
   void bind(const vk::Buffer& x);

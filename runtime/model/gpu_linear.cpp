@@ -38,15 +38,15 @@ GpuLinearGroup::GpuLinearGroup(kernels::Gpu& gpu, const vk::Buffer& in, uint32_t
   }
 }
 
-const vk::Buffer& GpuLinearGroup::input_for(kernels::Gpu& gpu, const PackedLinear& pl, RotationScratch& scratch) {
-  if (!pl.has_input_rotation) return *in_;
+int GpuLinearGroup::input_for(kernels::Gpu& gpu, const PackedLinear& pl, RotationScratch& scratch) {
+  if (!pl.has_input_rotation) return -1;
   auto it = std::find_if(inputs_.begin(), inputs_.end(), [&](const RotatedInput& r) { return r.signs == pl.input_signs; });
-  if (it != inputs_.end()) return *it->scratch;
+  if (it != inputs_.end()) return int(it - inputs_.begin());
   RotatedInput r{pl.input_signs, &scratch.buffer(uint32_t(inputs_.size())),
                  std::make_unique<kernels::Rotation>(gpu, in_width_, pl.input_signs)};
   r.rotation->bind(*r.scratch);
   inputs_.push_back(std::move(r));
-  return *inputs_.back().scratch;
+  return int(inputs_.size()) - 1;
 }
 
 void GpuLinearGroup::add_layer(kernels::Gpu& gpu, std::span<const LinearTarget> fused, RotationScratch& scratch) {
@@ -66,7 +66,8 @@ void GpuLinearGroup::add_layer(kernels::Gpu& gpu, std::span<const LinearTarget> 
   const PackedLinear& first = *fused[0].linear;
   layer.weight = parts.size() == 1 ? std::make_unique<kernels::GpuMatrix>(gpu, first.weight)
                                    : std::make_unique<kernels::GpuMatrix>(gpu, quant::concat_rows(parts));
-  const vk::Buffer& in = input_for(gpu, first, scratch);
+  layer.input = input_for(gpu, first, scratch);
+  const vk::Buffer& in = layer.input < 0 ? *in_ : *inputs_[size_t(layer.input)].scratch;
   layer.matmul = std::make_unique<kernels::MatMul>(gpu, *layer.weight, in, *fused[0].out);
   if (first.lora_rank > 0) layer.lora = make_lora(gpu, fused[0], in, scratch);
   if (first.has_output_rotation) {
@@ -101,13 +102,14 @@ std::unique_ptr<GpuLinearGroup::Lora> GpuLinearGroup::make_lora(kernels::Gpu& gp
 
 bool GpuLinearGroup::fuse_decode_input(kernels::Gpu& gpu, const vk::Buffer& raw, const kernels::InputTransform& t,
                                        const vk::Buffer* norm_weights) {
-  if (!inputs_.empty() || lora_layers_) return false;
+  if (lora_layers_) return false;
   std::vector<std::unique_ptr<kernels::MatMul>> fused;
   const uint64_t need = (uint64_t(t.kind == kernels::InputTransform::Kind::SwiGlu ? t.offset : 0) + in_width_) * 4;
   for (const Layer& l : layers_) {
-    if (l.output_rotation) return false;
-    auto mm = std::make_unique<kernels::MatMul>(gpu, *l.weight, raw, *l.target.out, kernels::MatMulTuning{}, norm_weights);
-    if (!mm->transforms_input() || mm->uniform_x_bytes() < need) return false;
+    const kernels::Rotation* rotation = l.input < 0 ? nullptr : inputs_[size_t(l.input)].rotation.get();
+    auto mm = std::make_unique<kernels::MatMul>(gpu, *l.weight, raw, *l.target.out, kernels::MatMulTuning{}, norm_weights,
+                                                rotation);
+    if (!mm->transforms_input() || (rotation && !mm->rotates_input()) || mm->uniform_x_bytes() < need) return false;
     fused.push_back(std::move(mm));
   }
   for (size_t i = 0; i < layers_.size(); ++i) layers_[i].fused_input_matmul = std::move(fused[i]);
@@ -124,6 +126,7 @@ void GpuLinearGroup::record(kernels::Recording& rec, uint32_t n, bool fused_inpu
       args.input = fused_transform_;
       rec.op(l.target.name, [&](vk::CommandBuffer& cmd) { l.fused_input_matmul->record(cmd, args); });
     }
+    record_output_rotations(rec, n);
     return;
   }
   if (!inputs_.empty()) {
@@ -137,7 +140,6 @@ void GpuLinearGroup::record(kernels::Recording& rec, uint32_t n, bool fused_inpu
       rec.op("rotate", [&](vk::CommandBuffer& cmd) { r.rotation->record(cmd, n, 0, in_stride_); });
     rec.barrier();
   }
-  bool rotated_outputs = false;
   for (const Layer& l : layers_) {
     const kernels::MatMulArgs args{n, 0, in_stride_, l.target.out_offset, l.target.out_stride, l.target.accumulate};
     rec.op(l.target.name, [&](vk::CommandBuffer& cmd) { l.matmul->record(cmd, args); });
@@ -145,7 +147,6 @@ void GpuLinearGroup::record(kernels::Recording& rec, uint32_t n, bool fused_inpu
       rec.op("lora", [&](vk::CommandBuffer& cmd) {
         l.lora->down->record(cmd, {n, 0, in_stride_, 0, l.lora->mid_stride, false});
       });
-    rotated_outputs |= l.output_rotation != nullptr;
   }
   if (lora_layers_) {
     rec.barrier();
@@ -155,7 +156,11 @@ void GpuLinearGroup::record(kernels::Recording& rec, uint32_t n, bool fused_inpu
           l.lora->up->record(cmd, {n, 0, l.lora->mid_stride, l.target.out_offset, l.target.out_stride, true});
         });
   }
-  if (!rotated_outputs) return;
+  record_output_rotations(rec, n);
+}
+
+void GpuLinearGroup::record_output_rotations(kernels::Recording& rec, uint32_t n) const {
+  if (std::none_of(layers_.begin(), layers_.end(), [](const Layer& l) { return l.output_rotation != nullptr; })) return;
   rec.barrier();
   for (const Layer& l : layers_)
     if (l.output_rotation)

@@ -5,8 +5,9 @@
 // y = rotate_inverse(y') in place on the output. Layers without rotations read the input and write (or accumulate into) the output
 // directly. Consecutive layers that share format, input and output buffer and write adjacent
 // rows are fused at load time into one stacked matrix and one product (one dispatch for
-// wq/wk/wv, one for w1/w3). For decode, a group of plain products can instead read the raw input
-// and apply the RMSNorm or SwiGLU product before it inside its mat-vecs (fuse_decode_input).
+// wq/wk/wv, one for w1/w3). For decode, the mat-vecs of a group without LoRA can instead read the
+// raw input and apply the RMSNorm or SwiGLU product before it, and the input rotation, themselves
+// (fuse_decode_input); output rotations stay dispatches of their own.
 #pragma once
 
 #include <cstdint>
@@ -61,11 +62,13 @@ class GpuLinearGroup {
   // before their readers). fused_input (one token, after fuse_decode_input returned true): the
   // mat-vecs read the raw input and transform it themselves.
   void record(kernels::Recording& rec, uint32_t n, bool fused_input = false) const;
-  // Sets up decode products that read row 0 of `raw` and apply `transform` to it (the RMSNorm
-  // weights in `norm_weights`); false (and nothing set up) where a product has a rotation, LoRA
-  // factors or a kernel that cannot, or the input does not fit the kernel's range.
+  // Sets up decode products that read row 0 of `raw` and apply `transform` (the RMSNorm weights
+  // in `norm_weights`) and then their input rotation to it; false (and nothing set up) where a
+  // product has LoRA factors or a kernel that cannot, or the input does not fit the kernel's range.
   bool fuse_decode_input(kernels::Gpu& gpu, const vk::Buffer& raw, const kernels::InputTransform& transform,
                          const vk::Buffer* norm_weights);
+  // Whether some product reads a rotated copy of the input.
+  bool rotates_input() const { return !inputs_.empty(); }
   uint64_t weight_bytes() const;
 
  private:
@@ -88,11 +91,14 @@ class GpuLinearGroup {
     std::unique_ptr<kernels::MatMul> fused_input_matmul;  // decode from the raw input (fuse_decode_input)
     std::unique_ptr<Lora> lora;
     std::unique_ptr<kernels::Rotation> output_rotation;  // inverse direction
+    int input = -1;  // index into inputs_ of its rotated input; -1: reads the input as is
   };
   std::unique_ptr<Lora> make_lora(kernels::Gpu& gpu, const LinearTarget& t, const vk::Buffer& in,
                                   RotationScratch& scratch);
   void add_layer(kernels::Gpu& gpu, std::span<const LinearTarget> fused, RotationScratch& scratch);
-  const vk::Buffer& input_for(kernels::Gpu& gpu, const PackedLinear& linear, RotationScratch& scratch);
+  // Index into inputs_ of the rotated input `linear` reads (added on first use); -1 without rotation.
+  int input_for(kernels::Gpu& gpu, const PackedLinear& linear, RotationScratch& scratch);
+  void record_output_rotations(kernels::Recording& rec, uint32_t n) const;
 
   const vk::Buffer* in_;
   uint32_t in_width_, in_stride_;

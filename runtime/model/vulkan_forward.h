@@ -41,8 +41,9 @@ struct VulkanForwardOptions {
   uint32_t max_batch = 0;  // tokens per submission (longer calls are split); 0: up to 256 within the context
   bool profile = false;    // timestamps around every op, summed in profile()
   bool staged_io = false;  // pass token ids and logits through staging copies even where device memory is mapped
-  // Decode: RMSNorm and SwiGLU applied inside the mat-vecs that read their output, where the
-  // kernels can (no dispatch of their own); false keeps them separate (benchmarks compare both).
+  // Decode: RMSNorm, SwiGLU and input rotations applied inside the mat-vecs that read their
+  // output, where the kernels can (no dispatch of their own); false keeps them separate
+  // (benchmarks compare both).
   bool fused_inputs = true;
 };
 
@@ -86,7 +87,10 @@ class VulkanForward final : public Forward {
     std::unique_ptr<kernels::Rope> rope;
     std::unique_ptr<kernels::Attention> attention;
     bool wo_rotated = false, w2_rotated = false;  // output rotation: the residual add waits for the next norm
-    bool qkv_fused = false, ffn_fused = false, w2_fused = false;  // decode input transforms fused
+    // Decode: the mat-vecs read the raw input and transform (and rotate) it themselves; the *_norm
+    // flags say that the RMSNorm is among the transforms (it is not after a pending residual add).
+    bool qkv_fused = false, qkv_norm_fused = false, wo_fused = false, ffn_fused = false, ffn_norm_fused = false,
+         w2_fused = false;
   };
 
   void allocate_activations();

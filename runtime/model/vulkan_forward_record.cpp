@@ -40,8 +40,15 @@ void VulkanForward::build_layers(const PackedModel& model) {
         *rotation_scratch_);
     if (options_.fused_inputs) {
       using Kind = kernels::InputTransform::Kind;
-      layer.qkv_fused = layer.qkv->fuse_decode_input(*gpu_, x_, {Kind::RmsNorm, 2 * l * ds, c.norm_eps}, &norms_);
-      layer.ffn_fused = layer.ffn->fuse_decode_input(*gpu_, x_, {Kind::RmsNorm, (2 * l + 1) * ds, c.norm_eps}, &norms_);
+      // After a rotated output the residual add waits for the norm dispatch, which then stays;
+      // the mat-vecs behind it can still rotate its output themselves.
+      const auto fuse_norm = [&](GpuLinearGroup& g, bool pending_add, uint32_t norm, bool& fused, bool& norm_fused) {
+        norm_fused = !pending_add && g.fuse_decode_input(*gpu_, x_, {Kind::RmsNorm, norm * ds, c.norm_eps}, &norms_);
+        fused = norm_fused || (g.rotates_input() && g.fuse_decode_input(*gpu_, xb_, {}, nullptr));
+      };
+      fuse_norm(*layer.qkv, l > 0 && layers_[l - 1].w2_rotated, 2 * l, layer.qkv_fused, layer.qkv_norm_fused);
+      fuse_norm(*layer.ffn, layer.wo_rotated, 2 * l + 1, layer.ffn_fused, layer.ffn_norm_fused);
+      layer.wo_fused = layer.wo->rotates_input() && layer.wo->fuse_decode_input(*gpu_, att_, {}, nullptr);
       layer.w2_fused = layer.w2->fuse_decode_input(*gpu_, h_, {Kind::SwiGlu, hidden_stride_, 0.0f}, nullptr);
     }
     layer.rope = std::make_unique<kernels::Rope>(*gpu_, *rope_table_, *cache_, l, qkv_, step_);
@@ -107,15 +114,16 @@ std::unique_ptr<kernels::Recording> VulkanForward::record(uint32_t n, Logits mod
 void VulkanForward::record_layer(kernels::Recording& rec, uint32_t l, uint32_t n, bool pending_add) {
   const Layer& layer = layers_[l];
   const uint32_t ds = dim_stride_;
-  const bool qkv_fused = n == 1 && !pending_add && layer.qkv_fused;
-  if (!qkv_fused) {
+  const bool decode = n == 1;
+  if (pending_add && layer.qkv_norm_fused) throw Error("vulkan forward: a fused norm cannot take a pending residual add");
+  if (!(decode && layer.qkv_norm_fused)) {
     rec.op("rmsnorm",
            [&](vk::CommandBuffer& cmd) { norm_->record(cmd, {n, 0, ds, 0, ds, 2 * l * ds, pending_add, 0, ds}); });
     rec.barrier();
   }
-  layer.qkv->record(rec, n, qkv_fused);
+  layer.qkv->record(rec, n, decode && layer.qkv_fused);
   rec.barrier();
-  if (n == 1) {
+  if (decode) {
     // Decode: the rotary embedding and the cache write run inside the attention kernel.
     rec.op("attention", [&](vk::CommandBuffer& cmd) {
       layer.attention->record(cmd, {1, 0, qkv_stride_, 0, ds, true, ds, ds + kv_stride_});
@@ -126,18 +134,17 @@ void VulkanForward::record_layer(kernels::Recording& rec, uint32_t l, uint32_t n
     rec.op("attention", [&](vk::CommandBuffer& cmd) { layer.attention->record(cmd, {n, 0, qkv_stride_, 0, ds}); });
   }
   rec.barrier();
-  layer.wo->record(rec, n);
+  layer.wo->record(rec, n, decode && layer.wo_fused);
   rec.barrier();
-  const bool ffn_fused = n == 1 && !layer.wo_rotated && layer.ffn_fused;
-  if (!ffn_fused) {
+  if (!(decode && layer.ffn_norm_fused)) {
     rec.op("rmsnorm", [&](vk::CommandBuffer& cmd) {
       norm_->record(cmd, {n, 0, ds, 0, ds, (2 * l + 1) * ds, layer.wo_rotated, 0, ds});
     });
     rec.barrier();
   }
-  layer.ffn->record(rec, n, ffn_fused);
+  layer.ffn->record(rec, n, decode && layer.ffn_fused);
   rec.barrier();
-  const bool w2_fused = n == 1 && layer.w2_fused;
+  const bool w2_fused = decode && layer.w2_fused;
   if (!w2_fused) {
     rec.op("swiglu", [&](vk::CommandBuffer& cmd) { swiglu_->record(cmd, {n, 0, hidden_stride_, 2 * hidden_stride_}); });
     rec.barrier();
