@@ -1,7 +1,8 @@
 // Randomized Hadamard rotation of rows in place, for GPUs (and the fallback for any width):
 // forward x <- H_n (S x) / sqrt(n), inverse x <- S H_n^T x / sqrt(n), n = m * 2^k, with
 // H_n = H_m (x) H_{2^k} (index i = a * 2^k + b; H_m stored as sign bits, m in {1, 12, 20, 28, 36})
-// and S a random +-1 diagonal (METHODS.md section 4). One workgroup per row: the row is staged in
+// and S a random +-1 diagonal (METHODS.md section 4). One workgroup per row (and part,
+// RotateParams): the row is staged in
 // shared memory, the fast Walsh-Hadamard transform over b runs in passes of up to 4 butterfly
 // stages held in registers (one barrier per pass), then every column of the m x 2^k view is
 // multiplied by H_m (the host uploads H_m^T for the inverse) on the way out.
@@ -25,8 +26,10 @@ shared float s[MAX_N];
 // that the first pass (each invocation on 16 consecutive elements) hits 32 distinct banks.
 uint sw(uint i) { return (i | 31u) < p.n ? i ^ ((i >> 5) & 31u) : i; }
 
+uint sign_base;  // first sign word of this workgroup's part
+
 float flip(float v, uint i) {
-  return ((sign_bits[i / 32] >> (i % 32)) & 1u) != 0 ? -v : v;
+  return ((sign_bits[sign_base + i / 32] >> (i % 32)) & 1u) != 0 ? -v : v;
 }
 
 float hm_sign(uint a, uint b) {
@@ -66,7 +69,8 @@ void main() {
   const uint lid = gl_LocalInvocationID.x;
   const uint wg = gl_WorkGroupSize.x;
   const uint n = p.n;
-  const uint base = p.offset + row * p.stride;
+  const uint base = p.offset + gl_WorkGroupID.y * p.part_stride + row * p.stride;
+  sign_base = gl_WorkGroupID.y * p.part_sign_words;
   const bool signs_in = p.use_signs != 0 && p.inverse == 0;
   const bool signs_out = p.use_signs != 0 && p.inverse != 0;
 

@@ -43,7 +43,8 @@ void main() {
   const uint row = (gl_WorkGroupID.x * gl_NumSubgroups + gl_SubgroupID) * groups + gl_SubgroupInvocationID / 8;
   const uint l = gl_SubgroupInvocationID % 8;
   if (row >= p.rows) return;  // uniform across the row's 8 lanes
-  base = (p.offset + row * p.stride) / W + l;
+  base = (p.offset + gl_WorkGroupID.y * p.part_stride + row * p.stride) / W + l;
+  sign_base = gl_WorkGroupID.y * p.part_sign_words;
   // Branch-free sign application (branches in these unrolled loops make compilation very slow).
   const uint signs_in = p.use_signs != 0 && p.inverse == 0 ? ~0u : 0u;
   const uint signs_out = p.use_signs != 0 && p.inverse != 0 ? ~0u : 0u;

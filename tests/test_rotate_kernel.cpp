@@ -1,7 +1,8 @@
 // Hadamard rotation kernels (forward and inverse) against the CPU references quant::rotate and
 // quant::rotate_inverse for every supported m and several 2^k, with both work strategies (the
-// register kernel of CPU devices and the shared-memory kernel), on fresh random rows; elements
-// outside the rotated rows are poisoned and must stay untouched.
+// register kernel of CPU devices and the shared-memory kernel), on fresh random rows, also in
+// several parts with their own sign vectors; elements outside the rotated rows are poisoned and
+// must stay untouched.
 // Tolerance: 1e-5 * ||row||_2 per element (the transform is orthogonal, fp32 throughout).
 #include <gtest/gtest.h>
 
@@ -43,49 +44,62 @@ std::vector<Case> all_cases() {
 }
 
 // Whether the register kernel must serve width n on this device with rows at this offset and stride.
-bool expect_row_kernel(kernels::Gpu& gpu, uint32_t n, uint32_t offset, uint32_t stride) {
+bool expect_row_kernel(kernels::Gpu& gpu, uint32_t n, uint32_t offset, uint32_t stride, uint32_t parts) {
   const auto& caps = gpu.caps();
   if (gpu.strategy() != Strategy::TilePerInvocation || !caps.subgroup_shuffle || caps.subgroup_size < 8 ||
       caps.subgroup_size > 64)
     return false;
   const uint32_t p = 1u << quant::hadamard_factor(n).log2_p;
   const uint32_t w = p >= 32 ? 4 : 1;
-  return p >= 8 && n <= 4096 && offset % w == 0 && stride % w == 0;
+  return p >= 8 && n <= 4096 && offset % w == 0 && stride % w == 0 && parts * ((n + 31) / 32) <= 256;
 }
 
 class RotateKernel : public test::GpuTest, public ::testing::WithParamInterface<Case> {
  protected:
-  // Rotates `rows` rows at (offset, stride) on the device and checks them against the reference.
-  void check(uint32_t rows, uint32_t offset, uint32_t stride, bool with_signs, uint64_t seed) {
+  // Rotates `rows` rows at (offset, stride) on the device, in `parts` parts part_stride floats
+  // apart with their own signs, and checks them against the reference.
+  void check(uint32_t rows, uint32_t offset, uint32_t stride, bool with_signs, uint64_t seed, uint32_t parts = 1,
+             uint32_t part_stride = 0) {
     const Case c = GetParam();
     const uint32_t n = c.n;
-    const auto signs = with_signs ? quant::random_sign_bits(n, seed) : std::vector<uint32_t>{};
-    Rotation rot(gpu(), n, signs, c.direction);
-    std::vector<float> data(offset + size_t(rows + 1) * stride);
+    std::vector<std::vector<uint32_t>> part_signs(parts);
+    std::vector<uint32_t> signs;
+    for (uint32_t j = 0; j < parts && with_signs; ++j) {
+      part_signs[j] = quant::random_sign_bits(n, seed + 100 * j);
+      signs.insert(signs.end(), part_signs[j].begin(), part_signs[j].end());
+    }
+    Rotation rot(gpu(), n, signs, c.direction, parts);
+    std::vector<float> data(offset + size_t(parts - 1) * part_stride + size_t(rows + 1) * stride);
     for (auto& v : data) std::memcpy(&v, &test::kPoison, 4);
-    const auto x = test::random_normal(size_t(rows) * n, seed + 7);
-    for (uint32_t r = 0; r < rows; ++r) std::memcpy(&data[offset + r * stride], &x[size_t(r) * n], n * 4);
+    std::vector<bool> inside(data.size(), false);
+    const auto x = test::random_normal(size_t(parts) * rows * n, seed + 7);
+    auto at = [&](uint32_t j, uint32_t r) { return offset + size_t(j) * part_stride + size_t(r) * stride; };
+    for (uint32_t j = 0; j < parts; ++j)
+      for (uint32_t r = 0; r < rows; ++r) {
+        std::memcpy(&data[at(j, r)], &x[(size_t(j) * rows + r) * n], n * 4);
+        std::fill_n(inside.begin() + at(j, r), n, true);
+      }
     vk::Buffer buf(ctx(), data.size() * 4);
     buf.upload(data.data(), data.size() * 4);
     rot.bind(buf);
-    EXPECT_EQ(rot.uses_row_kernel(offset, stride), expect_row_kernel(gpu(), n, offset, stride));
+    EXPECT_EQ(rot.uses_row_kernel(offset, stride), expect_row_kernel(gpu(), n, offset, stride, parts));
     vk::CommandBuffer cmd(ctx());
-    rot.record(cmd, rows, offset, stride);
+    rot.record(cmd, rows, offset, stride, part_stride);
     cmd.submit_and_wait();
     std::vector<float> got(data.size());
     buf.download(got.data(), got.size() * 4);
-    for (uint32_t r = 0; r < rows; ++r) {
-      std::vector<float> ref(x.begin() + size_t(r) * n, x.begin() + size_t(r + 1) * n);
-      double norm = 0;
-      for (float v : ref) norm += double(v) * v;
-      if (c.direction == Rotation::Direction::Forward) quant::rotate(ref, signs);
-      else quant::rotate_inverse(ref, signs);
-      for (uint32_t i = 0; i < n; ++i)
-        ASSERT_NEAR(got[offset + r * stride + i], ref[i], 1e-5 * std::sqrt(norm)) << "row " << r << " i " << i;
-    }
+    for (uint32_t j = 0; j < parts; ++j)
+      for (uint32_t r = 0; r < rows; ++r) {
+        std::vector<float> ref(x.begin() + (size_t(j) * rows + r) * n, x.begin() + (size_t(j) * rows + r + 1) * n);
+        double norm = 0;
+        for (float v : ref) norm += double(v) * v;
+        if (c.direction == Rotation::Direction::Forward) quant::rotate(ref, part_signs[j]);
+        else quant::rotate_inverse(ref, part_signs[j]);
+        for (uint32_t i = 0; i < n; ++i)
+          ASSERT_NEAR(got[at(j, r) + i], ref[i], 1e-5 * std::sqrt(norm)) << "part " << j << " row " << r << " i " << i;
+      }
     for (size_t i = 0; i < got.size(); ++i) {
-      const bool inside = i >= offset && (i - offset) / stride < rows && (i - offset) % stride < n;
-      if (inside) continue;
+      if (inside[i]) continue;
       uint32_t bits;
       std::memcpy(&bits, &got[i], 4);
       ASSERT_EQ(bits, test::kPoison) << "rotation wrote outside its rows at " << i;
@@ -101,6 +115,8 @@ TEST_P(RotateKernel, MatchesCpuReference) {
   gpu().set_strategy(c.strategy);
   for (bool with_signs : {true, false}) check(13, 8, c.n + 4, with_signs, seed);
   check(3, 1, c.n + 1, true, seed + 1);  // unaligned rows: the shared-memory kernel serves them
+  check(5, 4, 3 * (c.n + 4) + 4, true, seed + 2, 3, c.n + 4);  // three parts side by side in each row
+  check(2, 0, c.n, true, seed + 3, 2, 2 * c.n + 8);            // two parts one after the other's rows
   gpu().set_strategy(saved);
 }
 
@@ -153,6 +169,13 @@ TEST_F(RotateRefusals, UnsupportedWidthsAndBadArguments) {
   rot.bind(buf);
   EXPECT_THROW(rot.record(cmd, 2), Error);  // two rows do not fit
   EXPECT_THROW(rot.record(cmd, 1, 0, 32), Error);  // stride smaller than the width
+  EXPECT_THROW(Rotation(gpu(), 64, std::vector<uint32_t>(2), Rotation::Direction::Forward, 2), Error);  // 1 vector, 2 parts
+  Rotation two(gpu(), 64, {}, Rotation::Direction::Inverse, 2);
+  vk::Buffer wide(ctx(), 1024 * 4);
+  two.bind(wide);
+  EXPECT_THROW(two.record(cmd, 1, 0, 64, 32), Error);      // parts overlap
+  EXPECT_THROW(two.record(cmd, 2, 0, 128, 96), Error);     // part 1's first row overlaps part 0's second
+  EXPECT_THROW(two.record(cmd, 4, 0, 256, 960), Error);    // beyond the buffer
 }
 
 }  // namespace

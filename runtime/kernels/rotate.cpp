@@ -33,21 +33,27 @@ std::vector<uint32_t> hadamard_bits(uint32_t m, bool transpose) {
 
 }  // namespace
 
-Rotation::Rotation(Gpu& gpu, uint32_t n, const std::vector<uint32_t>& sign_bits, Direction direction)
-    : gpu_(&gpu), n_(n), direction_(direction) {
+bool Rotation::parts_fit_row_kernel(uint32_t n, uint32_t parts) {
+  return uint64_t(parts) * ((n + 31) / 32) <= kSignWords;
+}
+
+Rotation::Rotation(Gpu& gpu, uint32_t n, const std::vector<uint32_t>& sign_bits, Direction direction, uint32_t parts)
+    : gpu_(&gpu), n_(n), parts_(parts), direction_(direction) {
+  if (parts == 0) throw Error("rotation of width " + std::to_string(n) + " for no parts");
   const quant::HadamardFactor f = quant::hadamard_factor(n);
   if (n > kMaxWidth || n * 4 > gpu.caps().max_shared_memory)
     throw UnsupportedError("Hadamard rotation of width " + std::to_string(n) + " exceeds the kernel's limit of " +
                            std::to_string(std::min<uint32_t>(kMaxWidth, gpu.caps().max_shared_memory / 4)));
-  if (!sign_bits.empty() && sign_bits.size() != (n + 31) / 32)
-    throw Error("rotation of width " + std::to_string(n) + ": sign vector has the wrong length");
+  if (!sign_bits.empty() && sign_bits.size() != size_t(parts) * ((n + 31) / 32))
+    throw Error("rotation of width " + std::to_string(n) + ": sign vectors have the wrong length for " +
+                std::to_string(parts) + " part(s)");
   m_ = f.m;
   log2_p_ = f.log2_p;
   use_signs_ = !sign_bits.empty();
   const bool inverse = direction == Direction::Inverse;
 
   std::vector<uint32_t> signs = sign_bits;
-  signs.resize(kSignWords, 0);
+  signs.resize(std::max<size_t>(kSignWords, signs.size()), 0);
   signs_ = vk::Buffer(gpu.ctx(), signs.size() * 4);
   signs_.upload(signs.data(), signs.size() * 4);
   const std::vector<uint32_t> hm = hadamard_bits(m_, inverse);
@@ -60,7 +66,8 @@ Rotation::Rotation(Gpu& gpu, uint32_t n, const std::vector<uint32_t>& sign_bits,
   const auto& caps = gpu.caps();
   const uint32_t p = 1u << log2_p_;
   const bool lanes_ok = caps.subgroup_shuffle && caps.subgroup_size >= kRowLanes && caps.subgroup_size <= kRowLocal;
-  if (gpu.strategy() == Strategy::TilePerInvocation && lanes_ok && p >= 8 && n <= kRowMaxWidth) {
+  if (gpu.strategy() == Strategy::TilePerInvocation && lanes_ok && p >= 8 && n <= kRowMaxWidth &&
+      parts_fit_row_kernel(n, parts)) {
     row_width_ = p >= 32 ? 4 : 1;
     std::vector<uint32_t> spec = {kRowLocal, n, m_, log2_p_ - 3 - (row_width_ == 4 ? 2 : 0), 0, 0, 0, 0};
     spec.insert(spec.end(), hm.begin(), hm.end());
@@ -77,7 +84,7 @@ bool Rotation::uses_row_kernel(uint32_t offset, uint32_t stride) const {
 }
 
 bool Rotation::fits_matvec() const {
-  return row_kernel_ && direction_ == Direction::Forward && n_ <= kMatvecMaxWidth;
+  return row_kernel_ && direction_ == Direction::Forward && parts_ == 1 && n_ <= kMatvecMaxWidth;
 }
 
 std::vector<uint32_t> Rotation::matvec_spec() const {
@@ -104,22 +111,37 @@ void Rotation::bind(const vk::Buffer& x) {
                                {vk::Binding::storage(x), vk::Binding::texel(x_view_), vk::Binding::uniform(signs_)});
 }
 
-void Rotation::record(vk::CommandBuffer& cmd, uint32_t rows, uint32_t offset, uint32_t stride) const {
+void Rotation::record(vk::CommandBuffer& cmd, uint32_t rows, uint32_t offset, uint32_t stride,
+                      uint32_t part_stride) const {
   if (!x_) throw Error("Rotation::record called before bind()");
   if (stride == 0) stride = n_;
   if (stride < n_) throw Error("rotation: row stride is smaller than the row width");
   if (rows == 0) return;
-  const uint64_t need = uint64_t(offset) + uint64_t(rows - 1) * stride + n_;
+  const uint64_t rows_span = uint64_t(rows - 1) * stride + n_;
+  // Parts side by side inside each row, or one after another's rows.
+  const uint64_t parts_span = uint64_t(parts_ - 1) * part_stride + n_;
+  if (parts_ > 1 && (part_stride < n_ || (rows > 1 && parts_span > stride && part_stride < rows_span)))
+    throw Error("rotation: the rows of its " + std::to_string(parts_) + " parts overlap");
+  const uint64_t need = uint64_t(offset) + uint64_t(parts_ - 1) * part_stride + rows_span;
   if (need * 4 > x_->size())
     throw Error("rotation: the activation buffer is too small for " + std::to_string(rows) + " rows");
-  RotateParams p{n_,   m_, log2_p_, rows, offset, stride, float(1.0 / std::sqrt(double(n_))), use_signs_ ? 1u : 0u,
-                 direction_ == Direction::Inverse ? 1u : 0u};
-  if (uses_row_kernel(offset, stride) && need <= x_view_floats_) {
+  RotateParams p{n_,
+                 m_,
+                 log2_p_,
+                 rows,
+                 offset,
+                 stride,
+                 float(1.0 / std::sqrt(double(n_))),
+                 use_signs_ ? 1u : 0u,
+                 direction_ == Direction::Inverse ? 1u : 0u,
+                 part_stride,
+                 use_signs_ ? (n_ + 31) / 32 : 0u};
+  if (uses_row_kernel(offset, stride) && part_stride % row_width_ == 0 && need <= x_view_floats_) {
     const uint32_t rows_per_group = kRowLocal / kRowLanes;
-    cmd.dispatch(*row_kernel_, row_set_, p, (rows + rows_per_group - 1) / rows_per_group);
+    cmd.dispatch(*row_kernel_, row_set_, p, (rows + rows_per_group - 1) / rows_per_group, parts_);
     return;
   }
-  cmd.dispatch(*kernel_, set_, p, rows);
+  cmd.dispatch(*kernel_, set_, p, rows, parts_);
 }
 
 }  // namespace bitlens::kernels

@@ -19,9 +19,16 @@ class Rotation {
  public:
   enum class Direction { Forward, Inverse };  // x <- H S x / sqrt(n), or x <- S H^T x / sqrt(n)
 
-  // Width n (m * 2^k, m in {1, 12, 20, 28, 36}) and sign bits (empty: no random signs).
-  Rotation(Gpu& gpu, uint32_t n, const std::vector<uint32_t>& sign_bits, Direction direction = Direction::Forward);
+  // Width n (m * 2^k, m in {1, 12, 20, 28, 36}) and sign bits (empty: no random signs). With
+  // several parts, sign_bits holds one sign vector of ceil(n / 32) words per part, and record()
+  // rotates the rows of part j found j * part_stride floats after those of part 0 with the j-th.
+  Rotation(Gpu& gpu, uint32_t n, const std::vector<uint32_t>& sign_bits, Direction direction = Direction::Forward,
+           uint32_t parts = 1);
   uint32_t width() const { return n_; }
+  uint32_t parts() const { return parts_; }
+  // Whether `parts` sign vectors of width n fit the register kernel's sign block (more parts use
+  // the shared-memory kernel).
+  static bool parts_fit_row_kernel(uint32_t n, uint32_t parts);
   Direction direction() const { return direction_; }
   // True when record() runs the register kernel for rows at this offset and stride (after bind()).
   bool uses_row_kernel(uint32_t offset, uint32_t stride) const;
@@ -35,12 +42,13 @@ class Rotation {
 
   // Binds the activation buffer that record() rotates in place.
   void bind(const vk::Buffer& x);
-  // Rotates `rows` rows starting at float `offset`, `stride` floats apart (0 = n).
-  void record(vk::CommandBuffer& cmd, uint32_t rows, uint32_t offset = 0, uint32_t stride = 0) const;
+  // Rotates `rows` rows starting at float `offset`, `stride` floats apart (0 = n), in every part.
+  void record(vk::CommandBuffer& cmd, uint32_t rows, uint32_t offset = 0, uint32_t stride = 0,
+              uint32_t part_stride = 0) const;
 
  private:
   Gpu* gpu_;
-  uint32_t n_, m_, log2_p_;
+  uint32_t n_, m_, log2_p_, parts_;
   Direction direction_;
   bool use_signs_;
   uint32_t row_width_ = 0;  // elements per slot of the register kernel (4 or 1); 0: not used

@@ -36,6 +36,44 @@ GpuLinearGroup::GpuLinearGroup(kernels::Gpu& gpu, const vk::Buffer& in, uint32_t
     add_layer(gpu, std::span(targets).subspan(i, j - i), scratch);
     i = j;
   }
+  add_output_rotations(gpu);
+}
+
+void GpuLinearGroup::add_output_rotations(kernels::Gpu& gpu) {
+  auto rotated = [&](size_t i) { return i < layers_.size() && layers_[i].target.linear->has_output_rotation; };
+  for (size_t i = 0; i < layers_.size();) {
+    if (!rotated(i)) {
+      ++i;
+      continue;
+    }
+    const LinearTarget& t = layers_[i].target;
+    const uint32_t width = t.linear->weight.layout.rows;
+    // Extend the run while the next layer writes the next part at the same distance.
+    size_t j = i + 1;
+    uint32_t part_stride = 0;
+    while (rotated(j)) {
+      const LinearTarget& u = layers_[j].target;
+      const uint32_t step = u.out_offset - layers_[j - 1].target.out_offset;
+      const bool same = u.out == t.out && u.out_stride == t.out_stride && u.linear->weight.layout.rows == width &&
+                        u.out_offset > layers_[j - 1].target.out_offset && (j == i + 1 || step == part_stride) &&
+                        u.linear->output_signs.empty() == t.linear->output_signs.empty() &&
+                        kernels::Rotation::parts_fit_row_kernel(width, uint32_t(j - i + 1));
+      if (!same) break;
+      part_stride = step;
+      ++j;
+    }
+    std::vector<uint32_t> signs;
+    for (size_t k = i; k < j; ++k) {
+      const auto& s = layers_[k].target.linear->output_signs;
+      signs.insert(signs.end(), s.begin(), s.end());
+    }
+    OutputRotation r{std::make_unique<kernels::Rotation>(gpu, width, signs, kernels::Rotation::Direction::Inverse,
+                                                         uint32_t(j - i)),
+                     t.out_offset, t.out_stride, part_stride};
+    r.rotation->bind(*t.out);
+    output_rotations_.push_back(std::move(r));
+    i = j;
+  }
 }
 
 int GpuLinearGroup::input_for(kernels::Gpu& gpu, const PackedLinear& pl, RotationScratch& scratch) {
@@ -70,11 +108,6 @@ void GpuLinearGroup::add_layer(kernels::Gpu& gpu, std::span<const LinearTarget> 
   const vk::Buffer& in = layer.input < 0 ? *in_ : *inputs_[size_t(layer.input)].scratch;
   layer.matmul = std::make_unique<kernels::MatMul>(gpu, *layer.weight, in, *fused[0].out);
   if (first.lora_rank > 0) layer.lora = make_lora(gpu, fused[0], in, scratch);
-  if (first.has_output_rotation) {
-    layer.output_rotation = std::make_unique<kernels::Rotation>(gpu, first.weight.layout.rows, first.output_signs,
-                                                                 kernels::Rotation::Direction::Inverse);
-    layer.output_rotation->bind(*fused[0].out);
-  }
   layers_.push_back(std::move(layer));
 }
 
@@ -160,13 +193,10 @@ void GpuLinearGroup::record(kernels::Recording& rec, uint32_t n, bool fused_inpu
 }
 
 void GpuLinearGroup::record_output_rotations(kernels::Recording& rec, uint32_t n) const {
-  if (std::none_of(layers_.begin(), layers_.end(), [](const Layer& l) { return l.output_rotation != nullptr; })) return;
+  if (output_rotations_.empty()) return;
   rec.barrier();
-  for (const Layer& l : layers_)
-    if (l.output_rotation)
-      rec.op("rotate", [&](vk::CommandBuffer& cmd) {
-        l.output_rotation->record(cmd, n, l.target.out_offset, l.target.out_stride);
-      });
+  for (const OutputRotation& r : output_rotations_)
+    rec.op("rotate", [&](vk::CommandBuffer& cmd) { r.rotation->record(cmd, n, r.offset, r.stride, r.part_stride); });
 }
 
 uint64_t GpuLinearGroup::weight_bytes() const {

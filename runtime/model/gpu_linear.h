@@ -7,7 +7,8 @@
 // rows are fused at load time into one stacked matrix and one product (one dispatch for
 // wq/wk/wv, one for w1/w3). For decode, the mat-vecs of a group without LoRA can instead read the
 // raw input and apply the RMSNorm or SwiGLU product before it, and the input rotation, themselves
-// (fuse_decode_input); output rotations stay dispatches of their own.
+// (fuse_decode_input); output rotations stay dispatches of their own (one per run of layers that
+// write adjacent parts of a buffer).
 #pragma once
 
 #include <cstdint>
@@ -90,7 +91,6 @@ class GpuLinearGroup {
     std::unique_ptr<kernels::MatMul> matmul;
     std::unique_ptr<kernels::MatMul> fused_input_matmul;  // decode from the raw input (fuse_decode_input)
     std::unique_ptr<Lora> lora;
-    std::unique_ptr<kernels::Rotation> output_rotation;  // inverse direction
     int input = -1;  // index into inputs_ of its rotated input; -1: reads the input as is
   };
   std::unique_ptr<Lora> make_lora(kernels::Gpu& gpu, const LinearTarget& t, const vk::Buffer& in,
@@ -98,12 +98,20 @@ class GpuLinearGroup {
   void add_layer(kernels::Gpu& gpu, std::span<const LinearTarget> fused, RotationScratch& scratch);
   // Index into inputs_ of the rotated input `linear` reads (added on first use); -1 without rotation.
   int input_for(kernels::Gpu& gpu, const PackedLinear& linear, RotationScratch& scratch);
+  // Output rotations (inverse direction) of consecutive layers that write rows of one width at a
+  // fixed distance into one buffer run as one dispatch of several parts.
+  void add_output_rotations(kernels::Gpu& gpu);
   void record_output_rotations(kernels::Recording& rec, uint32_t n) const;
 
   const vk::Buffer* in_;
   uint32_t in_width_, in_stride_;
   std::vector<RotatedInput> inputs_;
   std::vector<Layer> layers_;
+  struct OutputRotation {
+    std::unique_ptr<kernels::Rotation> rotation;
+    uint32_t offset, stride, part_stride;  // of the first part's rows; floats to the next part's
+  };
+  std::vector<OutputRotation> output_rotations_;
   uint32_t lora_layers_ = 0;
   kernels::InputTransform fused_transform_;
 };

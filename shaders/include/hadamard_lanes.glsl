@@ -12,7 +12,8 @@
 //
 // Before including: define W (4 or 1); declare the specialization constants M and LOG2_RB
 // (log2(p / (8 W))) and a uniform block holding `uvec4 sign_words[64]` (bit i set: element i
-// negated); define HAD_LOAD(r) (slot r of the calling lane) and HAD_STORE(r, v).
+// negated, from word sign_base on); define HAD_LOAD(r) (slot r of the calling lane) and
+// HAD_STORE(r, v).
 #ifndef HADAMARD_LANES_GLSL
 #define HADAMARD_LANES_GLSL
 
@@ -65,8 +66,10 @@ bool hm_negative(uint a, uint a2) {
 
 // Sign bits of slot r for lane l (bit c for element c of the slot). The word index depends on r
 // only, so it is the same for all lanes.
+uint sign_base = 0;  // first word of the row's sign vector in sign_words
+
 uint slot_signs(uint r, uint l) {
-  const uint word = W * r / 4;  // elements 8 W r + (0 .. 8 W) lie in word 8 W r / 32
+  const uint word = sign_base + W * r / 4;  // elements 8 W r + (0 .. 8 W) lie in word 8 W r / 32
   return sign_words[word / 4][word % 4] >> ((8 * W * r) % 32 + W * l);
 }
 

@@ -9,7 +9,9 @@ using uint = uint32_t;
 #endif
 
 // Randomized Hadamard rotation of `rows` rows of width n = m * 2^k, in place: forward
-// x <- H (S x) / sqrt(n), inverse x <- S H^T x / sqrt(n).
+// x <- H (S x) / sqrt(n), inverse x <- S H^T x / sqrt(n). Several parts (workgroup y) can be
+// rotated at once, part j's rows starting j * part_stride floats further with the sign vector
+// j * part_sign_words words further.
 struct RotateParams {
   uint n;          // row width
   uint m;          // odd Hadamard factor: 1, 12, 20, 28 or 36
@@ -20,11 +22,13 @@ struct RotateParams {
   float scale;     // 1 / sqrt(n)
   uint use_signs;  // 1: multiply by the random sign vector (first, or last for the inverse)
   uint inverse;    // 1: the inverse rotation
+  uint part_stride;      // floats between the rows of consecutive parts
+  uint part_sign_words;  // words between the sign vectors of consecutive parts
 };
 
 
 #ifdef __cplusplus
-static_assert(sizeof(RotateParams) == 36);
+static_assert(sizeof(RotateParams) == 44);
 }  // namespace bitlens::kernels
 #endif
 
