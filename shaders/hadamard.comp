@@ -1,4 +1,4 @@
-// Randomized Hadamard rotation of rows in place, for GPUs (and the fallback for any width):
+// Randomized Hadamard rotation of rows in place (or added to a destination), for GPUs (and the fallback for any width):
 // forward x <- H_n (S x) / sqrt(n), inverse x <- S H_n^T x / sqrt(n), n = m * 2^k, with
 // H_n = H_m (x) H_{2^k} (index i = a * 2^k + b; H_m stored as sign bits, m in {1, 12, 20, 28, 36})
 // and S a random +-1 diagonal (METHODS.md section 4). One workgroup per row (and part,
@@ -16,7 +16,8 @@
 
 layout(local_size_x_id = 0) in;
 layout(push_constant) uniform PC { RotateParams p; };
-layout(binding = 0) buffer X { float x[]; };
+layout(binding = 0) buffer X { float x[]; };  // the source rows
+layout(binding = 3) buffer Out { float x_out[]; };     // the destination rows (X's buffer, in place)
 layout(binding = 1) readonly buffer Signs { uint sign_bits[]; };  // bit i set: element i negated
 layout(binding = 2) readonly buffer HadM { uvec2 hm_rows[]; };   // row a, bit a2 set: entry -1
 
@@ -95,6 +96,7 @@ void main() {
       for (uint a2 = 0; a2 < p.m; ++a2) v += hm_sign(a, a2) * s[sw(a2 * pw + b)];
     }
     v *= p.scale;
-    x[base + i] = signs_out ? flip(v, i) : v;
+    v = signs_out ? flip(v, i) : v;
+    x_out[base + i] = p.accumulate != 0 ? x_out[base + i] + v : v;
   }
 }

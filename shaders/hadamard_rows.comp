@@ -22,11 +22,11 @@ layout(constant_id = 3) const uint LOG2_RB = 7;  // log2(p / (8 W))
 
 layout(push_constant) uniform PC { RotateParams p; };
 #if W == 4
-layout(binding = 0) writeonly buffer X { vec4 x[]; };  // the rows, written in place
+layout(binding = 0) buffer X { vec4 x[]; };  // the destination rows (the source's, in place)
 #else
-layout(binding = 0) writeonly buffer X { float x[]; };
+layout(binding = 0) buffer X { float x[]; };
 #endif
-layout(binding = 1) uniform samplerBuffer x_in;       // the same rows, read once before written
+layout(binding = 1) uniform samplerBuffer x_in;       // the source rows, read once before written
 layout(binding = 2) uniform Signs { uvec4 sign_words[64]; };  // bit i set: element i negated
 
 uint base;  // texel of slot 0 of this lane
@@ -35,7 +35,7 @@ uint base;  // texel of slot 0 of this lane
 #else
 #define HAD_LOAD(r) texelFetch(x_in, int(base + 8 * (r))).x
 #endif
-#define HAD_STORE(r, v) x[base + 8 * (r)] = (v)
+#define HAD_STORE(r, v) x[base + 8 * (r)] = p.accumulate != 0 ? x[base + 8 * (r)] + (v) : (v)
 #include "include/hadamard_lanes.glsl"
 
 void main() {

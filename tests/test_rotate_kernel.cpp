@@ -1,8 +1,8 @@
 // Hadamard rotation kernels (forward and inverse) against the CPU references quant::rotate and
 // quant::rotate_inverse for every supported m and several 2^k, with both work strategies (the
 // register kernel of CPU devices and the shared-memory kernel), on fresh random rows, also in
-// several parts with their own sign vectors; elements outside the rotated rows are poisoned and
-// must stay untouched.
+// several parts with their own sign vectors and added to the rows of another buffer; elements
+// outside the rotated rows are poisoned and must stay untouched.
 // Tolerance: 1e-5 * ||row||_2 per element (the transform is orthogonal, fp32 throughout).
 #include <gtest/gtest.h>
 
@@ -58,8 +58,10 @@ class RotateKernel : public test::GpuTest, public ::testing::WithParamInterface<
  protected:
   // Rotates `rows` rows at (offset, stride) on the device, in `parts` parts part_stride floats
   // apart with their own signs, and checks them against the reference.
+  // With `accumulate` the rotated rows are added to random rows of a second buffer, and the
+  // source must stay as it was.
   void check(uint32_t rows, uint32_t offset, uint32_t stride, bool with_signs, uint64_t seed, uint32_t parts = 1,
-             uint32_t part_stride = 0) {
+             uint32_t part_stride = 0, bool accumulate = false) {
     const Case c = GetParam();
     const uint32_t n = c.n;
     std::vector<std::vector<uint32_t>> part_signs(parts);
@@ -81,13 +83,25 @@ class RotateKernel : public test::GpuTest, public ::testing::WithParamInterface<
       }
     vk::Buffer buf(ctx(), data.size() * 4);
     buf.upload(data.data(), data.size() * 4);
-    rot.bind(buf);
+    std::vector<float> base(data.size());  // what the destination rows hold before
+    for (auto& v : base) std::memcpy(&v, &test::kPoison, 4);
+    const auto d = test::random_normal(data.size(), seed + 9);
+    for (size_t i = 0; i < base.size(); ++i)
+      if (inside[i] && accumulate) base[i] = d[i];
+    vk::Buffer dest(ctx(), base.size() * 4);
+    dest.upload(base.data(), base.size() * 4);
+    rot.bind(buf, accumulate ? &dest : nullptr);
     EXPECT_EQ(rot.uses_row_kernel(offset, stride), expect_row_kernel(gpu(), n, offset, stride, parts));
     vk::CommandBuffer cmd(ctx());
     rot.record(cmd, rows, offset, stride, part_stride);
     cmd.submit_and_wait();
     std::vector<float> got(data.size());
-    buf.download(got.data(), got.size() * 4);
+    (accumulate ? dest : buf).download(got.data(), got.size() * 4);
+    if (accumulate) {
+      std::vector<float> source(data.size());
+      buf.download(source.data(), source.size() * 4);
+      ASSERT_EQ(std::memcmp(source.data(), data.data(), data.size() * 4), 0) << "the source rows changed";
+    }
     for (uint32_t j = 0; j < parts; ++j)
       for (uint32_t r = 0; r < rows; ++r) {
         std::vector<float> ref(x.begin() + (size_t(j) * rows + r) * n, x.begin() + (size_t(j) * rows + r + 1) * n);
@@ -95,8 +109,11 @@ class RotateKernel : public test::GpuTest, public ::testing::WithParamInterface<
         for (float v : ref) norm += double(v) * v;
         if (c.direction == Rotation::Direction::Forward) quant::rotate(ref, part_signs[j]);
         else quant::rotate_inverse(ref, part_signs[j]);
-        for (uint32_t i = 0; i < n; ++i)
-          ASSERT_NEAR(got[at(j, r) + i], ref[i], 1e-5 * std::sqrt(norm)) << "part " << j << " row " << r << " i " << i;
+        for (uint32_t i = 0; i < n; ++i) {
+          const double before = accumulate ? base[at(j, r) + i] : 0.0;
+          ASSERT_NEAR(got[at(j, r) + i], before + ref[i], 1e-5 * (std::sqrt(norm) + std::abs(before)))
+              << "part " << j << " row " << r << " i " << i;
+        }
       }
     for (size_t i = 0; i < got.size(); ++i) {
       if (inside[i]) continue;
@@ -117,6 +134,7 @@ TEST_P(RotateKernel, MatchesCpuReference) {
   check(3, 1, c.n + 1, true, seed + 1);  // unaligned rows: the shared-memory kernel serves them
   check(5, 4, 3 * (c.n + 4) + 4, true, seed + 2, 3, c.n + 4);  // three parts side by side in each row
   check(2, 0, c.n, true, seed + 3, 2, 2 * c.n + 8);            // two parts one after the other's rows
+  check(4, 4, 2 * (c.n + 4), true, seed + 4, 2, c.n + 4, true);  // added to another buffer's rows
   gpu().set_strategy(saved);
 }
 

@@ -60,7 +60,7 @@ Rotation::Rotation(Gpu& gpu, uint32_t n, const std::vector<uint32_t>& sign_bits,
   hadamard_ = vk::Buffer(gpu.ctx(), hm.size() * 4);
   hadamard_.upload(hm.data(), hm.size() * 4);
   const auto storage = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-  kernel_ = &gpu.kernel("hadamard", {storage, storage, storage}, sizeof(RotateParams), {kLocal});
+  kernel_ = &gpu.kernel("hadamard", {storage, storage, storage, storage}, sizeof(RotateParams), {kLocal});
 
   // The register kernel: CPU devices, 8-lane shuffles, p >= 8 W, and rows that fit in registers.
   const auto& caps = gpu.caps();
@@ -95,10 +95,12 @@ std::vector<uint32_t> Rotation::matvec_spec() const {
   return spec;
 }
 
-void Rotation::bind(const vk::Buffer& x) {
+void Rotation::bind(const vk::Buffer& x, const vk::Buffer* accumulate_into) {
   x_ = &x;
+  dest_ = accumulate_into ? accumulate_into : &x;
   set_ = vk::DescriptorSet(gpu_->ctx(), *kernel_,
-                           {vk::Binding::storage(x), vk::Binding::storage(signs_), vk::Binding::storage(hadamard_)});
+                           {vk::Binding::storage(x), vk::Binding::storage(signs_), vk::Binding::storage(hadamard_),
+                            vk::Binding::storage(*dest_)});
   x_view_floats_ = 0;
   if (!row_kernel_) return;
   const uint64_t texel_bytes = row_width_ * 4;
@@ -108,7 +110,7 @@ void Rotation::bind(const vk::Buffer& x) {
                            texels * texel_bytes);
   x_view_floats_ = texels * row_width_;
   row_set_ = vk::DescriptorSet(gpu_->ctx(), *row_kernel_,
-                               {vk::Binding::storage(x), vk::Binding::texel(x_view_), vk::Binding::uniform(signs_)});
+                               {vk::Binding::storage(*dest_), vk::Binding::texel(x_view_), vk::Binding::uniform(signs_)});
 }
 
 void Rotation::record(vk::CommandBuffer& cmd, uint32_t rows, uint32_t offset, uint32_t stride,
@@ -123,7 +125,7 @@ void Rotation::record(vk::CommandBuffer& cmd, uint32_t rows, uint32_t offset, ui
   if (parts_ > 1 && (part_stride < n_ || (rows > 1 && parts_span > stride && part_stride < rows_span)))
     throw Error("rotation: the rows of its " + std::to_string(parts_) + " parts overlap");
   const uint64_t need = uint64_t(offset) + uint64_t(parts_ - 1) * part_stride + rows_span;
-  if (need * 4 > x_->size())
+  if (need * 4 > std::min(x_->size(), dest_->size()))
     throw Error("rotation: the activation buffer is too small for " + std::to_string(rows) + " rows");
   RotateParams p{n_,
                  m_,
@@ -135,7 +137,8 @@ void Rotation::record(vk::CommandBuffer& cmd, uint32_t rows, uint32_t offset, ui
                  use_signs_ ? 1u : 0u,
                  direction_ == Direction::Inverse ? 1u : 0u,
                  part_stride,
-                 use_signs_ ? (n_ + 31) / 32 : 0u};
+                 use_signs_ ? (n_ + 31) / 32 : 0u,
+                 dest_ != x_ ? 1u : 0u};
   if (uses_row_kernel(offset, stride) && part_stride % row_width_ == 0 && need <= x_view_floats_) {
     const uint32_t rows_per_group = kRowLocal / kRowLanes;
     cmd.dispatch(*row_kernel_, row_set_, p, (rows + rows_per_group - 1) / rows_per_group, parts_);

@@ -40,8 +40,9 @@ class Rotation {
   std::vector<uint32_t> matvec_spec() const;
   const vk::Buffer& sign_words() const { return signs_; }
 
-  // Binds the activation buffer that record() rotates in place.
-  void bind(const vk::Buffer& x);
+  // Binds the activation buffer that record() rotates in place or, with `accumulate_into`, whose
+  // rotated rows record() adds to the same rows of that buffer (x is left as it is).
+  void bind(const vk::Buffer& x, const vk::Buffer* accumulate_into = nullptr);
   // Rotates `rows` rows starting at float `offset`, `stride` floats apart (0 = n), in every part.
   void record(vk::CommandBuffer& cmd, uint32_t rows, uint32_t offset = 0, uint32_t stride = 0,
               uint32_t part_stride = 0) const;
@@ -56,6 +57,7 @@ class Rotation {
   const vk::Kernel* row_kernel_ = nullptr;
   vk::Buffer signs_, sign_words_, hadamard_;
   const vk::Buffer* x_ = nullptr;
+  const vk::Buffer* dest_ = nullptr;  // x_ (in place) or the buffer accumulated into
   vk::BufferView x_view_;
   uint64_t x_view_floats_ = 0;
   vk::DescriptorSet set_, row_set_;

@@ -54,7 +54,8 @@ void GpuLinearGroup::add_output_rotations(kernels::Gpu& gpu) {
     while (rotated(j)) {
       const LinearTarget& u = layers_[j].target;
       const uint32_t step = u.out_offset - layers_[j - 1].target.out_offset;
-      const bool same = u.out == t.out && u.out_stride == t.out_stride && u.linear->weight.layout.rows == width &&
+      const bool same = u.out == t.out && u.out_stride == t.out_stride && u.accumulate == t.accumulate &&
+                        u.linear->weight.layout.rows == width &&
                         u.out_offset > layers_[j - 1].target.out_offset && (j == i + 1 || step == part_stride) &&
                         u.linear->output_signs.empty() == t.linear->output_signs.empty() &&
                         kernels::Rotation::parts_fit_row_kernel(width, uint32_t(j - i + 1));
@@ -70,7 +71,7 @@ void GpuLinearGroup::add_output_rotations(kernels::Gpu& gpu) {
     OutputRotation r{std::make_unique<kernels::Rotation>(gpu, width, signs, kernels::Rotation::Direction::Inverse,
                                                          uint32_t(j - i)),
                      t.out_offset, t.out_stride, part_stride};
-    r.rotation->bind(*t.out);
+    r.rotation->bind(*layers_[i].product, t.accumulate ? t.out : nullptr);
     output_rotations_.push_back(std::move(r));
     i = j;
   }
@@ -96,8 +97,6 @@ void GpuLinearGroup::add_layer(kernels::Gpu& gpu, std::span<const LinearTarget> 
     const PackedLinear& pl = *t.linear;
     if (pl.weight.layout.cols != in_width_)
       throw Error(t.name + ": " + pl.weight.layout.describe() + " does not read rows of " + std::to_string(in_width_));
-    if (pl.has_output_rotation && t.accumulate)
-      throw Error(t.name + ": an output rotation cannot accumulate into its output");
     if (i > 0) layer.target.name += "+" + t.name;
     parts.push_back(&pl.weight);
   }
@@ -106,13 +105,17 @@ void GpuLinearGroup::add_layer(kernels::Gpu& gpu, std::span<const LinearTarget> 
                                    : std::make_unique<kernels::GpuMatrix>(gpu, quant::concat_rows(parts));
   layer.input = input_for(gpu, first, scratch);
   const vk::Buffer& in = layer.input < 0 ? *in_ : *inputs_[size_t(layer.input)].scratch;
-  layer.matmul = std::make_unique<kernels::MatMul>(gpu, *layer.weight, in, *fused[0].out);
-  if (first.lora_rank > 0) layer.lora = make_lora(gpu, fused[0], in, scratch);
+  const bool via_scratch = first.has_output_rotation && fused[0].accumulate;
+  layer.product = via_scratch ? &scratch.product_buffer() : fused[0].out;
+  layer.product_accumulates = fused[0].accumulate && !via_scratch;
+  layer.matmul = std::make_unique<kernels::MatMul>(gpu, *layer.weight, in, *layer.product);
+  if (first.lora_rank > 0) layer.lora = make_lora(gpu, fused[0], in, *layer.product, scratch);
   layers_.push_back(std::move(layer));
 }
 
 std::unique_ptr<GpuLinearGroup::Lora> GpuLinearGroup::make_lora(kernels::Gpu& gpu, const LinearTarget& t,
-                                                                const vk::Buffer& in, RotationScratch& scratch) {
+                                                                const vk::Buffer& in, const vk::Buffer& product,
+                                                                RotationScratch& scratch) {
   const PackedLinear& pl = *t.linear;
   const uint32_t rank = pl.lora_rank, rows = pl.weight.layout.rows, cols = pl.weight.layout.cols;
   if (pl.lora_a.size() != size_t(rank) * cols || pl.lora_b.size() != size_t(rows) * rank)
@@ -129,7 +132,7 @@ std::unique_ptr<GpuLinearGroup::Lora> GpuLinearGroup::make_lora(kernels::Gpu& gp
   lora->scaled_b = std::make_unique<kernels::GpuMatrix>(gpu, quant::pack_float(b, rows, rank, quant::Format::F32));
   const vk::Buffer& mid = scratch.lora_buffer(lora_layers_++);
   lora->down = std::make_unique<kernels::MatMul>(gpu, *lora->a, in, mid);
-  lora->up = std::make_unique<kernels::MatMul>(gpu, *lora->scaled_b, mid, *t.out);
+  lora->up = std::make_unique<kernels::MatMul>(gpu, *lora->scaled_b, mid, product);
   return lora;
 }
 
@@ -140,7 +143,7 @@ bool GpuLinearGroup::fuse_decode_input(kernels::Gpu& gpu, const vk::Buffer& raw,
   const uint64_t need = (uint64_t(t.kind == kernels::InputTransform::Kind::SwiGlu ? t.offset : 0) + in_width_) * 4;
   for (const Layer& l : layers_) {
     const kernels::Rotation* rotation = l.input < 0 ? nullptr : inputs_[size_t(l.input)].rotation.get();
-    auto mm = std::make_unique<kernels::MatMul>(gpu, *l.weight, raw, *l.target.out, kernels::MatMulTuning{}, norm_weights,
+    auto mm = std::make_unique<kernels::MatMul>(gpu, *l.weight, raw, *l.product, kernels::MatMulTuning{}, norm_weights,
                                                 rotation);
     if (!mm->transforms_input() || (rotation && !mm->rotates_input()) || mm->uniform_x_bytes() < need) return false;
     fused.push_back(std::move(mm));
@@ -155,7 +158,7 @@ void GpuLinearGroup::record(kernels::Recording& rec, uint32_t n, bool fused_inpu
     if (n != 1 || layers_.empty() || !layers_[0].fused_input_matmul)
       throw Error("linear group: no fused decode input was set up");
     for (const Layer& l : layers_) {
-      kernels::MatMulArgs args{1, 0, 0, l.target.out_offset, l.target.out_stride, l.target.accumulate};
+      kernels::MatMulArgs args{1, 0, 0, l.target.out_offset, l.target.out_stride, l.product_accumulates};
       args.input = fused_transform_;
       rec.op(l.target.name, [&](vk::CommandBuffer& cmd) { l.fused_input_matmul->record(cmd, args); });
     }
@@ -174,7 +177,7 @@ void GpuLinearGroup::record(kernels::Recording& rec, uint32_t n, bool fused_inpu
     rec.barrier();
   }
   for (const Layer& l : layers_) {
-    const kernels::MatMulArgs args{n, 0, in_stride_, l.target.out_offset, l.target.out_stride, l.target.accumulate};
+    const kernels::MatMulArgs args{n, 0, in_stride_, l.target.out_offset, l.target.out_stride, l.product_accumulates};
     rec.op(l.target.name, [&](vk::CommandBuffer& cmd) { l.matmul->record(cmd, args); });
     if (l.lora)
       rec.op("lora", [&](vk::CommandBuffer& cmd) {

@@ -27,24 +27,26 @@
 
 namespace bitlens::model {
 
-// Scratch activation buffers for rotated inputs and LoRA products, allocated on first use and
-// shared by all groups (a group uses buffer i for its i-th distinct input rotation and LoRA buffer
-// i for the A x' of its i-th layer with LoRA factors).
+// Scratch activation buffers for rotated inputs, LoRA products and rotated products, allocated on
+// first use and shared by all groups (a group uses buffer i for its i-th distinct input rotation,
+// LoRA buffer i for the A x' of its i-th layer with LoRA factors, and the product buffer for the
+// products whose output rotation adds them to their output).
 class RotationScratch {
  public:
   RotationScratch(kernels::Gpu& gpu, uint64_t bytes) : gpu_(&gpu), bytes_(bytes) {}
   vk::Buffer& buffer(uint32_t i) { return get(buffers_, i); }
   vk::Buffer& lora_buffer(uint32_t i) { return get(lora_buffers_, i); }
+  vk::Buffer& product_buffer() { return get(product_buffers_, 0); }
 
  private:
   vk::Buffer& get(std::vector<std::unique_ptr<vk::Buffer>>& pool, uint32_t i);
   kernels::Gpu* gpu_;
   uint64_t bytes_;
-  std::vector<std::unique_ptr<vk::Buffer>> buffers_, lora_buffers_;
+  std::vector<std::unique_ptr<vk::Buffer>> buffers_, lora_buffers_, product_buffers_;
 };
 
 // Where one layer of a group writes: out rows at out_offset + t * out_stride; accumulate adds
-// to what is there (not allowed with an output rotation).
+// to what is there (with an output rotation, the rotated product is added: the residual add).
 struct LinearTarget {
   std::string name;  // "wq", ... (op label)
   const PackedLinear* linear = nullptr;
@@ -92,9 +94,13 @@ class GpuLinearGroup {
     std::unique_ptr<kernels::MatMul> fused_input_matmul;  // decode from the raw input (fuse_decode_input)
     std::unique_ptr<Lora> lora;
     int input = -1;  // index into inputs_ of its rotated input; -1: reads the input as is
+    // Where the product lands: the target's rows, or (output rotation with accumulate) the same
+    // rows of the product scratch, which the output rotation then adds to the target.
+    const vk::Buffer* product = nullptr;
+    bool product_accumulates = false;
   };
   std::unique_ptr<Lora> make_lora(kernels::Gpu& gpu, const LinearTarget& t, const vk::Buffer& in,
-                                  RotationScratch& scratch);
+                                  const vk::Buffer& product, RotationScratch& scratch);
   void add_layer(kernels::Gpu& gpu, std::span<const LinearTarget> fused, RotationScratch& scratch);
   // Index into inputs_ of the rotated input `linear` reads (added on first use); -1 without rotation.
   int input_for(kernels::Gpu& gpu, const PackedLinear& linear, RotationScratch& scratch);

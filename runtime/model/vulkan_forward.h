@@ -86,17 +86,14 @@ class VulkanForward final : public Forward {
     std::unique_ptr<GpuLinearGroup> qkv, wo, ffn, w2;  // ffn: w1 and w3
     std::unique_ptr<kernels::Rope> rope;
     std::unique_ptr<kernels::Attention> attention;
-    bool wo_rotated = false, w2_rotated = false;  // output rotation: the residual add waits for the next norm
-    // Decode: the mat-vecs read the raw input and transform (and rotate) it themselves; the *_norm
-    // flags say that the RMSNorm is among the transforms (it is not after a pending residual add).
-    bool qkv_fused = false, qkv_norm_fused = false, wo_fused = false, ffn_fused = false, ffn_norm_fused = false,
-         w2_fused = false;
+    // Decode: the mat-vecs read the raw input and transform (norm, SwiGLU) and rotate it themselves.
+    bool qkv_fused = false, wo_fused = false, ffn_fused = false, w2_fused = false;
   };
 
   void allocate_activations();
   void build_layers(const PackedModel& model);
   std::unique_ptr<kernels::Recording> record(uint32_t n, Logits mode);
-  void record_layer(kernels::Recording& rec, uint32_t l, uint32_t n, bool pending_add);
+  void record_layer(kernels::Recording& rec, uint32_t l, uint32_t n);
   kernels::Recording& recording(uint32_t n, Logits mode);
   // Runs n <= max_batch tokens at pos0; the logits land in logits_ (none, one row or n rows).
   void run(std::span<const uint32_t> tokens, uint32_t pos0, Logits mode);
@@ -116,7 +113,7 @@ class VulkanForward final : public Forward {
   bool staged_ = false;
   // Activations: x residual, xb normed input, qkv, att, h (gate | up), y (rotated outputs before
   // their residual add), xf final norm, logits.
-  vk::Buffer x_, xb_, qkv_, att_, h_, y_, xf_, logits_;
+  vk::Buffer x_, xb_, qkv_, att_, h_, xf_, logits_;
   vk::Buffer norms_;  // rms_att, rms_ffn of each layer, then rms_final, rows of dim_stride_
   std::unique_ptr<RotationScratch> rotation_scratch_;
 

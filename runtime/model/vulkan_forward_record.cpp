@@ -23,31 +23,22 @@ void VulkanForward::build_layers(const PackedModel& model) {
                                   {"wk", lin(Linear::Wk), &qkv_, ds, qkv_stride_, false},
                                   {"wv", lin(Linear::Wv), &qkv_, ds + kv_stride_, qkv_stride_, false}},
         *rotation_scratch_);
-    layer.wo_rotated = pl.linear(Linear::Wo).has_output_rotation;
+    // wo and w2 add their (rotated-back) products to the residual stream x.
     layer.wo = std::make_unique<GpuLinearGroup>(
-        *gpu_, att_, c.dim, ds,
-        std::vector<LinearTarget>{{"wo", lin(Linear::Wo), layer.wo_rotated ? &y_ : &x_, 0, ds, !layer.wo_rotated}},
+        *gpu_, att_, c.dim, ds, std::vector<LinearTarget>{{"wo", lin(Linear::Wo), &x_, 0, ds, true}},
         *rotation_scratch_);
     layer.ffn = std::make_unique<GpuLinearGroup>(
         *gpu_, xb_, c.dim, ds,
         std::vector<LinearTarget>{{"w1", lin(Linear::W1), &h_, 0, hs2, false},
                                   {"w3", lin(Linear::W3), &h_, hidden_stride_, hs2, false}},
         *rotation_scratch_);
-    layer.w2_rotated = pl.linear(Linear::W2).has_output_rotation;
     layer.w2 = std::make_unique<GpuLinearGroup>(
-        *gpu_, h_, c.hidden_dim, hs2,
-        std::vector<LinearTarget>{{"w2", lin(Linear::W2), layer.w2_rotated ? &y_ : &x_, 0, ds, !layer.w2_rotated}},
+        *gpu_, h_, c.hidden_dim, hs2, std::vector<LinearTarget>{{"w2", lin(Linear::W2), &x_, 0, ds, true}},
         *rotation_scratch_);
     if (options_.fused_inputs) {
       using Kind = kernels::InputTransform::Kind;
-      // After a rotated output the residual add waits for the norm dispatch, which then stays;
-      // the mat-vecs behind it can still rotate its output themselves.
-      const auto fuse_norm = [&](GpuLinearGroup& g, bool pending_add, uint32_t norm, bool& fused, bool& norm_fused) {
-        norm_fused = !pending_add && g.fuse_decode_input(*gpu_, x_, {Kind::RmsNorm, norm * ds, c.norm_eps}, &norms_);
-        fused = norm_fused || (g.rotates_input() && g.fuse_decode_input(*gpu_, xb_, {}, nullptr));
-      };
-      fuse_norm(*layer.qkv, l > 0 && layers_[l - 1].w2_rotated, 2 * l, layer.qkv_fused, layer.qkv_norm_fused);
-      fuse_norm(*layer.ffn, layer.wo_rotated, 2 * l + 1, layer.ffn_fused, layer.ffn_norm_fused);
+      layer.qkv_fused = layer.qkv->fuse_decode_input(*gpu_, x_, {Kind::RmsNorm, 2 * l * ds, c.norm_eps}, &norms_);
+      layer.ffn_fused = layer.ffn->fuse_decode_input(*gpu_, x_, {Kind::RmsNorm, (2 * l + 1) * ds, c.norm_eps}, &norms_);
       layer.wo_fused = layer.wo->rotates_input() && layer.wo->fuse_decode_input(*gpu_, att_, {}, nullptr);
       layer.w2_fused = layer.w2->fuse_decode_input(*gpu_, h_, {Kind::SwiGlu, hidden_stride_, 0.0f}, nullptr);
     }
@@ -85,21 +76,17 @@ std::unique_ptr<kernels::Recording> VulkanForward::record(uint32_t n, Logits mod
   }
   rec->op("embedding", [&](vk::CommandBuffer& cmd) { embed_->record(cmd, {n, 0, 0, ds}); });
   rec->barrier();
-  bool pending_add = false;  // y_ holds a rotated output whose residual add is due
-  for (uint32_t l = 0; l < c.n_layers; ++l) {
-    record_layer(*rec, l, n, pending_add);
-    pending_add = layers_[l].w2_rotated;
-  }
+  for (uint32_t l = 0; l < c.n_layers; ++l) record_layer(*rec, l, n);
   if (mode == Logits::None) return rec;
   // Final norm (of the last row only when only its logits are wanted) and classifier.
   const uint32_t rows = mode == Logits::All ? n : 1, first = (n - rows) * ds;
-  if (n == 1 && !pending_add && fused_classifier_) {
+  if (n == 1 && fused_classifier_) {
     kernels::MatMulArgs args{1, 0, ds, 0, c.vocab_size};
     args.input = {kernels::InputTransform::Kind::RmsNorm, 2 * c.n_layers * ds, c.norm_eps};
     rec->op("classifier", [&](vk::CommandBuffer& cmd) { fused_classifier_->record(cmd, args); });
   } else {
     rec->op("rmsnorm", [&](vk::CommandBuffer& cmd) {
-      final_norm_->record(cmd, {rows, first, ds, 0, ds, 2 * c.n_layers * ds, pending_add, first, ds});
+      final_norm_->record(cmd, {rows, first, ds, 0, ds, 2 * c.n_layers * ds});
     });
     rec->barrier();
     rec->op("classifier", [&](vk::CommandBuffer& cmd) { classifier_->record(cmd, {rows, 0, ds, 0, c.vocab_size}); });
@@ -111,14 +98,12 @@ std::unique_ptr<kernels::Recording> VulkanForward::record(uint32_t n, Logits mod
   return rec;
 }
 
-void VulkanForward::record_layer(kernels::Recording& rec, uint32_t l, uint32_t n, bool pending_add) {
+void VulkanForward::record_layer(kernels::Recording& rec, uint32_t l, uint32_t n) {
   const Layer& layer = layers_[l];
   const uint32_t ds = dim_stride_;
   const bool decode = n == 1;
-  if (pending_add && layer.qkv_norm_fused) throw Error("vulkan forward: a fused norm cannot take a pending residual add");
-  if (!(decode && layer.qkv_norm_fused)) {
-    rec.op("rmsnorm",
-           [&](vk::CommandBuffer& cmd) { norm_->record(cmd, {n, 0, ds, 0, ds, 2 * l * ds, pending_add, 0, ds}); });
+  if (!(decode && layer.qkv_fused)) {
+    rec.op("rmsnorm", [&](vk::CommandBuffer& cmd) { norm_->record(cmd, {n, 0, ds, 0, ds, 2 * l * ds}); });
     rec.barrier();
   }
   layer.qkv->record(rec, n, decode && layer.qkv_fused);
@@ -136,10 +121,8 @@ void VulkanForward::record_layer(kernels::Recording& rec, uint32_t l, uint32_t n
   rec.barrier();
   layer.wo->record(rec, n, decode && layer.wo_fused);
   rec.barrier();
-  if (!(decode && layer.ffn_norm_fused)) {
-    rec.op("rmsnorm", [&](vk::CommandBuffer& cmd) {
-      norm_->record(cmd, {n, 0, ds, 0, ds, (2 * l + 1) * ds, layer.wo_rotated, 0, ds});
-    });
+  if (!(decode && layer.ffn_fused)) {
+    rec.op("rmsnorm", [&](vk::CommandBuffer& cmd) { norm_->record(cmd, {n, 0, ds, 0, ds, (2 * l + 1) * ds}); });
     rec.barrier();
   }
   layer.ffn->record(rec, n, decode && layer.ffn_fused);

@@ -8,8 +8,9 @@ namespace bitlens::kernels {
 using uint = uint32_t;
 #endif
 
-// Randomized Hadamard rotation of `rows` rows of width n = m * 2^k, in place: forward
-// x <- H (S x) / sqrt(n), inverse x <- S H^T x / sqrt(n). Several parts (workgroup y) can be
+// Randomized Hadamard rotation of `rows` rows of width n = m * 2^k, in place or into the same rows
+// of a destination (written, or with accumulate added to): forward x <- H (S x) / sqrt(n), inverse
+// x <- S H^T x / sqrt(n). Several parts (workgroup y) can be
 // rotated at once, part j's rows starting j * part_stride floats further with the sign vector
 // j * part_sign_words words further.
 struct RotateParams {
@@ -24,11 +25,12 @@ struct RotateParams {
   uint inverse;    // 1: the inverse rotation
   uint part_stride;      // floats between the rows of consecutive parts
   uint part_sign_words;  // words between the sign vectors of consecutive parts
+  uint accumulate;       // 1: add the rotated rows to the destination's rows instead of writing them
 };
 
 
 #ifdef __cplusplus
-static_assert(sizeof(RotateParams) == 44);
+static_assert(sizeof(RotateParams) == 48);
 }  // namespace bitlens::kernels
 #endif
 
