@@ -2,7 +2,10 @@
 // step.pos0 + t): q is rotated in place, k is rotated into the key cache and v copied into the
 // value cache at that position. Adjacent pairs (2i, 2i+1) of each head turn by the angle of the
 // host-built (cos, sin) table, row pos, entry i. Cache rows hold n_kv_heads heads padded to
-// head_vec4s * 4 floats; the padding is written as zero. One invocation per float pair.
+// head_vec4s * 4 elements; the padding is written as zero. One invocation per float pair.
+// KV_F16: the caches hold fp16 pairs (one packed word per pair).
+//! variant rope
+//! variant rope_f16 KV_F16
 #version 450
 #extension GL_GOOGLE_include_directive : require
 
@@ -15,8 +18,15 @@ layout(binding = 0) uniform samplerBuffer QKV;    // float pairs (R32G32) of the
 layout(binding = 1) uniform samplerBuffer Table;  // (cos, sin) pairs, [seq_len][head_dim / 2]
 layout(binding = 2) readonly buffer Step { StepState step; };
 layout(binding = 3) writeonly buffer QOut { vec2 q_out[]; };  // the buffer QKV views
+#ifdef KV_F16
+layout(binding = 4) writeonly buffer KCache { uint k_cache[]; };
+layout(binding = 5) writeonly buffer VCache { uint v_cache[]; };
+#define CACHE_PAIR(v) packHalf2x16(v)
+#else
 layout(binding = 4) writeonly buffer KCache { vec2 k_cache[]; };
 layout(binding = 5) writeonly buffer VCache { vec2 v_cache[]; };
+#define CACHE_PAIR(v) (v)
+#endif
 
 vec2 rotate_pair(uint pair, uint pos, uint i) {
   const vec2 v = texelFetch(QKV, int(pair)).xy;
@@ -50,7 +60,7 @@ void main() {
     v = is_key ? rotate_pair(src, pos, i) : texelFetch(QKV, int(src)).xy;
   }
   if (is_key)
-    k_cache[dst] = v;
+    k_cache[dst] = CACHE_PAIR(v);
   else
-    v_cache[dst] = v;
+    v_cache[dst] = CACHE_PAIR(v);
 }

@@ -4,13 +4,16 @@
 // hold rope(k) and v with zero padding, every other row must stay poisoned; k, v and everything
 // around q in the q/k/v buffer must stay untouched.
 // Tolerance: 1e-6 * (|v0| + |v1|) per rotated element (same fp32 angle table as the reference,
-// only the rounding of the two products may differ); copies exactly.
+// only the rounding of the two products may differ); copies exactly. With an fp16 cache the cached
+// keys and values may also differ by their rounding to fp16: 1e-3 of their magnitude more.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <string>
 
 #include "common/error.h"
+#include "common/fp16.h"
 #include "gpu_test.h"
 #include "kernels/matmul.h"
 #include "kernels/rope.h"
@@ -24,7 +27,14 @@ namespace {
 struct Case {
   kernels::HeadShape shape;
   uint32_t seq_len, pos0, n;
+  kernels::KvPrecision precision = kernels::KvPrecision::F32;
 };
+
+std::vector<uint32_t> download_words(const vk::Buffer& b) {
+  std::vector<uint32_t> w(b.size() / 4);
+  b.download(w.data(), w.size() * 4);
+  return w;
+}
 
 class RopeKernel : public test::GpuTest, public ::testing::WithParamInterface<Case> {};
 
@@ -48,7 +58,7 @@ TEST_P(RopeKernel, MatchesCpuReference) {
   }
   vk::Buffer qkv_buf(ctx(), qkv.size() * 4);
   qkv_buf.upload(qkv.data(), qkv.size() * 4);
-  kernels::KvCache cache(gpu(), s, c.seq_len, 2);
+  kernels::KvCache cache(gpu(), s, c.seq_len, 2, c.precision);
   for (uint32_t l = 0; l < 2; ++l) {
     cache.keys(l).fill(test::kPoison);
     cache.values(l).fill(test::kPoison);
@@ -60,9 +70,16 @@ TEST_P(RopeKernel, MatchesCpuReference) {
   rope.record(cmd, {c.n, q_off, k_off, v_off, stride});
   cmd.submit_and_wait();
 
-  const auto got = test::download_floats(qkv_buf), keys = test::download_floats(cache.keys(1)),
-             values = test::download_floats(cache.values(1));
-  const uint32_t row = s.cache_row_floats(), hp = s.head_vec4s() * 4;
+  const auto got = test::download_floats(qkv_buf);
+  const auto keys = download_words(cache.keys(1)), values = download_words(cache.values(1));
+  const bool f16 = c.precision == kernels::KvPrecision::F16;
+  const uint32_t hp = cache.head_elements(), row = s.n_kv_heads * hp;  // elements
+  auto element = [&](const std::vector<uint32_t>& w, size_t i) {
+    if (f16) return half_to_float(uint16_t(w[i / 2] >> (16 * (i % 2))));
+    float f;
+    std::memcpy(&f, &w[i], 4);
+    return f;
+  };
   for (uint32_t t = 0; t < c.n; ++t) {
     const uint32_t pos = c.pos0 + t;
     std::vector<float> qr(q.begin() + size_t(t) * dim, q.begin() + size_t(t + 1) * dim);
@@ -82,20 +99,26 @@ TEST_P(RopeKernel, MatchesCpuReference) {
       for (uint32_t d = 0; d < hp; ++d) {
         const size_t ci = size_t(pos) * row + h * hp + d;
         if (d >= s.head_dim) {
-          ASSERT_EQ(keys[ci], 0.0f) << "key padding";
-          ASSERT_EQ(values[ci], 0.0f) << "value padding";
+          ASSERT_EQ(element(keys, ci), 0.0f) << "key padding";
+          ASSERT_EQ(element(values, ci), 0.0f) << "value padding";
           continue;
         }
         const size_t i = h * s.head_dim + d;
-        ASSERT_NEAR(keys[ci], kr[i], tol(k_in, i))
+        const float vi = v[size_t(t) * kv_dim + i];
+        ASSERT_NEAR(element(keys, ci), kr[i], tol(k_in, i) + (f16 ? 1e-3 * std::abs(kr[i]) : 0.0))
             << "key token " << t << " head " << h << " d " << d;
-        ASSERT_EQ(values[ci], v[size_t(t) * kv_dim + i]) << "value token " << t << " head " << h << " d " << d;
+        if (f16) {
+          ASSERT_NEAR(element(values, ci), vi, 1e-3 * std::abs(vi)) << "value token " << t << " head " << h << " d " << d;
+        } else {
+          ASSERT_EQ(element(values, ci), vi) << "value token " << t << " head " << h << " d " << d;
+        }
       }
   }
+  const size_t row_words = row * (f16 ? 2 : 4) / 4;
   for (size_t i = 0; i < keys.size(); ++i) {
-    const size_t pos = i / row;
+    const size_t pos = i / row_words;
     if (pos >= c.pos0 && pos < c.pos0 + c.n) continue;
-    ASSERT_TRUE(test::is_poison(keys[i]) && test::is_poison(values[i])) << "cache written at position " << pos;
+    ASSERT_TRUE(keys[i] == test::kPoison && values[i] == test::kPoison) << "cache written at position " << pos;
   }
   for (size_t i = 0; i < got.size(); ++i) {
     const bool q_part = i >= q_off && (i - q_off) / stride < c.n && (i - q_off) % stride < dim;
@@ -111,11 +134,15 @@ INSTANTIATE_TEST_SUITE_P(
     Shapes, RopeKernel,
     ::testing::Values(Case{{6, 6, 48}, 256, 0, 1}, Case{{6, 6, 48}, 256, 255, 1}, Case{{6, 6, 48}, 256, 17, 9},
                       Case{{4, 2, 6}, 20, 3, 5}, Case{{3, 1, 10}, 40, 38, 2}, Case{{2, 2, 128}, 64, 60, 4},
-                      Case{{2, 1, 2}, 8, 0, 8}),
+                      Case{{2, 1, 2}, 8, 0, 8}, Case{{6, 6, 48}, 256, 17, 9, kernels::KvPrecision::F16},
+                      Case{{4, 2, 6}, 20, 3, 5, kernels::KvPrecision::F16},
+                      Case{{3, 1, 10}, 40, 38, 2, kernels::KvPrecision::F16},
+                      Case{{2, 1, 2}, 8, 0, 8, kernels::KvPrecision::F16}),
     [](const auto& info) {
       const Case& c = info.param;
       return "h" + std::to_string(c.shape.n_heads) + "_kv" + std::to_string(c.shape.n_kv_heads) + "_d" +
-             std::to_string(c.shape.head_dim) + "_pos" + std::to_string(c.pos0) + "_n" + std::to_string(c.n);
+             std::to_string(c.shape.head_dim) + "_pos" + std::to_string(c.pos0) + "_n" + std::to_string(c.n) +
+             (c.precision == kernels::KvPrecision::F16 ? "_f16" : "");
     });
 
 class RopeArgs : public test::GpuTest {};

@@ -8,6 +8,7 @@
 //    and batched attention), staged input/output copies and the timed profile mode give the same
 //    logits, decode with RMSNorm, SwiGLU and input rotations fused into the mat-vecs gives the
 //    logits of separate dispatches, and bad calls or unsupported models get one clear error.
+//  - with an fp16 KV cache, against the CPU reference rounding its keys and values the same way;
 // Tolerance (relative to the largest reference logit of the row): 1e-4 for fp32 weights and
 // between decode and prefill, 1e-3 for quantized weights (the CPU runs the dequantized model; the
 // kernels sum in another order); staged and profiled runs must be bit-identical.
@@ -179,6 +180,36 @@ std::vector<Case> all_cases() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, VulkanForwardTiny, ::testing::ValuesIn(all_cases()), case_name);
+
+// An fp16 KV cache against the CPU reference rounding its keys and values to fp16 alike, on both
+// shapes, fp32 and q4 weights (the usual 1e-4 and 1e-3: measured up to 3e-5 for fp32 weights, a
+// key or value near a rounding boundary rounding the other way after fp32 sums in another order;
+// without the CPU's rounding 5e-5 to 1.3e-4); its cache holds half the bytes (heads of 8 | d).
+class VulkanForwardF16Cache : public test::GpuTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(VulkanForwardF16Cache, MatchesCpuForwardRoundingTheSame) {
+  const uint64_t seed = test::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  const ModelConfig config = GetParam() ? awkward_config(false) : test::tiny_config();
+  for (quant::Format format : {quant::Format::F32, quant::Format::Q4}) {
+    SCOPED_TRACE(quant::format_info(format).name);
+    const PackedModel packed = random_packed_model(config, format, seed);
+    CpuForward cpu(to_float_model(packed));
+    cpu.set_kv_f16(true);
+    VulkanForwardOptions vo;
+    vo.max_batch = 5;
+    vo.kv_cache = kernels::KvPrecision::F16;
+    VulkanForward gpu_forward(gpu(), packed, vo);
+    compare_backends(cpu, gpu_forward, config.vocab_size, seed, format == quant::Format::F32 ? 1e-4 : 1e-3);
+    if (config.head_dim() % 8 == 0) {
+      VulkanForward f32_cache(gpu(), packed);
+      EXPECT_EQ(2 * gpu_forward.kv_cache_bytes(), f32_cache.kv_cache_bytes());
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, VulkanForwardF16Cache, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "awkward" : "tiny"; });
 
 class VulkanForwardApi : public test::GpuTest, public ::testing::WithParamInterface<bool> {};
 

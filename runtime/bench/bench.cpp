@@ -93,6 +93,7 @@ void probe_bandwidth(kernels::Gpu& gpu, const BenchOptions& o, BenchReport& r) {
 void time_vulkan(kernels::Gpu& gpu, const model::PackedModel& m, const BenchOptions& o, BenchReport& r) {
   model::VulkanForwardOptions vo;
   vo.fused_inputs = o.fused_inputs;
+  vo.kv_cache = o.kv_cache;
   model::VulkanForward f(gpu, m, vo);
   r.weight_bytes = f.weight_bytes();
   r.kv_cache_bytes = f.kv_cache_bytes();
@@ -115,6 +116,7 @@ void profile_vulkan(kernels::Gpu& gpu, const model::PackedModel& m, const BenchO
   model::VulkanForwardOptions vo;
   vo.profile = true;
   vo.fused_inputs = o.fused_inputs;
+  vo.kv_cache = o.kv_cache;
   model::VulkanForward f(gpu, m, vo);
   const uint32_t pos = r.profile_context - 1;
   say(o, "vulkan per-kernel profile at context " + std::to_string(r.profile_context));
@@ -189,6 +191,7 @@ BenchReport run_bench(kernels::Gpu& gpu, const model::PackedModel& m, const std:
   r.linear_bpw = m.linear_bpw();
   r.cpu_threads = cpu_threads();
   r.fused_inputs = o.fused_inputs;
+  r.kv_cache = o.kv_cache;
   probe_bandwidth(gpu, o, r);
   time_vulkan(gpu, m, o, r);
   probe_bandwidth(gpu, o, r);

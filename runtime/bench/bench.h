@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kernels/gpu.h"
+#include "kernels/kv_cache.h"
 #include "model/packed_model.h"
 
 namespace bitlens::bench {
@@ -26,6 +27,7 @@ struct BenchOptions {
   bool profile = true;      // per-kernel breakdown of decode steps at profile_context
   uint32_t profile_context = 0;  // 0: the largest decode context
   bool fused_inputs = true;      // decode with RMSNorm/SwiGLU inside the mat-vecs (VulkanForwardOptions)
+  kernels::KvPrecision kv_cache = kernels::KvPrecision::F32;  // of the Vulkan pass (the CPU reference keeps fp32)
   // Called with a line describing each measurement as it starts.
   std::function<void(const std::string&)> progress;
 };
@@ -60,6 +62,7 @@ struct BenchReport {
   double bandwidth_gbps = 0;  // the device's read bandwidth, measured in this run
   uint32_t cpu_threads = 0, cpu_blocks = 0;  // cpu_blocks < n_layers: CPU times scaled from that many blocks
   bool fused_inputs = true;
+  kernels::KvPrecision kv_cache = kernels::KvPrecision::F32;
   std::vector<DecodeFigure> decode;
   std::vector<PrefillFigure> prefill;
   uint32_t profile_context = 0;

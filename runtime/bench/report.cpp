@@ -30,7 +30,8 @@ nlohmann::json BenchReport::to_json() const {
                       {"cpu_threads", cpu_threads},
                       {"cpu_blocks", cpu_blocks},
                       {"cpu_scaled", cpu_blocks > 0 && cpu_blocks < config.n_layers},
-                      {"fused_inputs", fused_inputs}};
+                      {"fused_inputs", fused_inputs},
+                      {"kv_cache", kernels::kv_precision_name(kv_cache)}};
   j["decode"] = nlohmann::json::array();
   for (const DecodeFigure& d : decode)
     j["decode"].push_back({{"context", d.context},
@@ -58,8 +59,9 @@ std::string BenchReport::to_text() const {
   s << "model   " << model << " (" << config.describe() << "), " << fixed(model_bpw, 3) << " bpw ("
     << fixed(linear_bpw, 3) << " over the block linears)\n";
   s << "device  " << device << ", read bandwidth " << fixed(bandwidth_gbps, 1) << " GB/s\n";
-  s << "weights " << fixed(weight_bytes * 1e-6, 1) << " MB, KV cache " << fixed(kv_cache_bytes * 1e-6, 1) << " MB\n";
-  if (!fused_inputs) s << "decode  RMSNorm and SwiGLU as dispatches of their own (--unfused)\n";
+  s << "weights " << fixed(weight_bytes * 1e-6, 1) << " MB, KV cache " << fixed(kv_cache_bytes * 1e-6, 1) << " MB ("
+    << kernels::kv_precision_name(kv_cache) << ")\n";
+  if (!fused_inputs) s << "decode  RMSNorm, SwiGLU and input rotations as dispatches of their own (--unfused)\n";
   s << "cpu     reference forward pass on " << cpu_threads << " threads";
   if (cpu_blocks && cpu_blocks < config.n_layers)
     s << ", timed on " << cpu_blocks << " of " << config.n_layers << " blocks and scaled by weights";

@@ -19,7 +19,7 @@ namespace bitlens::cli {
 namespace {
 
 struct BenchCliOptions {
-  std::string model, synthetic, format, embedding, json;
+  std::string model, synthetic, format, embedding, json, kv_cache = "f32";
   uint32_t group = 64, bits = 0, blocks = 0;
   bool no_cpu = false, no_profile = false, unfused = false;
   bench::BenchOptions bench;
@@ -80,6 +80,7 @@ void bench_command(BenchCliOptions o) {
   if (o.no_cpu) o.bench.cpu = false;
   if (o.no_profile) o.bench.profile = false;
   if (o.unfused) o.bench.fused_inputs = false;
+  o.bench.kv_cache = kernels::parse_kv_precision(o.kv_cache);
   std::string name;
   std::cerr << "preparing the model...\n";
   const model::PackedModel m = o.synthetic.empty() ? from_file(o, name) : synthetic(o, name);
@@ -121,7 +122,9 @@ void add_bench_command(CLI::App& app) {
                   "Time the CPU reference on the first N blocks and scale by weights (default: all; 2 for synthetic stacks)");
   cmd->add_flag("--no-profile", o->no_profile, "Skip the per-kernel breakdown");
   cmd->add_flag("--unfused", o->unfused,
-                "Decode with RMSNorm and SwiGLU as dispatches of their own (to compare with their fusion into the mat-vecs)");
+                "Decode with RMSNorm, SwiGLU and input rotations as dispatches of their own (to compare with their fusion "
+                "into the mat-vecs)");
+  add_kv_cache_option(*cmd, o->kv_cache);
   cmd->add_option("--profile-context", o->bench.profile_context, "Context of the breakdown (0: the largest decode context)");
   cmd->add_option("--json", o->json, "Write a JSON report to this file (- for stdout instead of the tables)");
   cmd->callback([o] { bench_command(*o); });

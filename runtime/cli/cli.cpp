@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "kernels/kv_cache.h"
 #include "model/backend.h"
 #include "model/container.h"
 #include "model/float_model.h"
@@ -27,10 +28,20 @@ LoadedModel load_model_with_tokenizer(const std::string& path, const std::string
   return {std::move(m), std::move(t), std::move(packed)};
 }
 
-std::unique_ptr<model::Forward> make_forward(const std::string& backend, const LoadedModel& loaded) {
+std::unique_ptr<model::Forward> make_forward(const std::string& backend, const LoadedModel& loaded,
+                                             const std::string& kv_cache) {
   const model::Backend b = model::parse_backend(backend);
-  if (loaded.packed && b == model::Backend::Vulkan) return model::make_forward(b, *loaded.packed);
-  return model::make_forward(b, loaded.model);
+  const bool f16 = kernels::parse_kv_precision(kv_cache) == kernels::KvPrecision::F16;
+  if (loaded.packed && b == model::Backend::Vulkan) return model::make_forward(b, *loaded.packed, f16);
+  return model::make_forward(b, loaded.model, f16);
+}
+
+void add_kv_cache_option(CLI::App& cmd, std::string& kv_cache) {
+  cmd.add_option("--kv-cache", kv_cache,
+                 "Precision of the cached keys and values: f32, or f16 (half the cache's memory and bytes read per "
+                 "token; the CPU backend rounds them alike)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"f32", "f16"}));
 }
 
 ProgressBar::ProgressBar(std::string label) : label_(std::move(label)), tty_(::isatty(STDERR_FILENO) == 1) {}

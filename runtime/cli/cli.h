@@ -32,8 +32,12 @@ struct LoadedModel {
 // The model at `path` and its tokenizer (`tokenizer_path`, else the default for the format).
 LoadedModel load_model_with_tokenizer(const std::string& path, const std::string& tokenizer_path);
 // The forward pass on backend "cpu" or "vulkan"; Vulkan runs a container's packed formats (with
-// their rotations and LoRA factors), the CPU the fp32 model they stand for.
-std::unique_ptr<model::Forward> make_forward(const std::string& backend, const LoadedModel& loaded);
+// their rotations and LoRA factors), the CPU the fp32 model they stand for. kv_cache: "f32" or
+// "f16" (keys and values stored in fp16 on either backend).
+std::unique_ptr<model::Forward> make_forward(const std::string& backend, const LoadedModel& loaded,
+                                             const std::string& kv_cache = "f32");
+// Adds --kv-cache to a command.
+void add_kv_cache_option(CLI::App& cmd, std::string& kv_cache);
 
 // A one-line progress bar on stderr, redrawn in place when stderr is a terminal.
 class ProgressBar {

@@ -19,7 +19,8 @@ namespace bitlens::cli {
 namespace {
 
 struct EvalOptions {
-  std::string model, tokenizer, reference, text_file, json, save_text, backend = "cpu", data_dir = "data";
+  std::string model, tokenizer, reference, text_file, json, save_text, backend = "cpu", data_dir = "data",
+              kv_cache = "f32";
   bool moby_dick = false, sampled = false;
   uint64_t seed = 1234;
   eval::WindowOptions windows;
@@ -50,7 +51,7 @@ void evaluate(const EvalOptions& o) {
   Cancellation cancel;
   const SignalCancellation on_signal(cancel);
   LoadedModel test = load_model_with_tokenizer(o.model, o.tokenizer);
-  const auto test_forward = make_forward(o.backend, test);
+  const auto test_forward = make_forward(o.backend, test, o.kv_cache);
   std::unique_ptr<model::Forward> ref_forward;
   if (!o.reference.empty()) {
     const model::Model ref = model::load_model(o.reference);
@@ -70,6 +71,7 @@ void evaluate(const EvalOptions& o) {
 
   nlohmann::json report = {{"model", o.model},
                            {"backend", test_forward->name()},
+                           {"kv_cache", o.kv_cache},
                            {"text", {{"source", source}, {"tokens", tokens.size()}}},
                            {"protocol",
                             {{"window_len", o.windows.window_len},
@@ -141,6 +143,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_flag("--second-half", o->windows.score_second_half,
                 "Score only the second half of each window (llama.cpp's perplexity protocol)");
   cmd->add_option("--backend", o->backend, "Backend of the evaluated model: cpu or vulkan")->capture_default_str();
+  add_kv_cache_option(*cmd, o->kv_cache);
   cmd->add_option("--save-text", o->save_text,
                   "Write the evaluation text to this file (e.g. the sampled text, to reuse it with --text)");
   cmd->add_option("--json", o->json, "Write a JSON report to this file (- for stdout)");

@@ -11,14 +11,14 @@ namespace bitlens::cli {
 namespace {
 
 struct RunOptions {
-  std::string model, tokenizer, prompt, backend = "cpu";
+  std::string model, tokenizer, prompt, backend = "cpu", kv_cache = "f32";
   uint32_t steps = 256;
   model::SamplerOptions sampler;
 };
 
 void run(const RunOptions& o) {
   LoadedModel loaded = load_model_with_tokenizer(o.model, o.tokenizer);
-  const auto forward = make_forward(o.backend, loaded);
+  const auto forward = make_forward(o.backend, loaded, o.kv_cache);
   model::Sampler sampler(o.sampler);
   std::cout << o.prompt << std::flush;
   const model::GenerateResult r =
@@ -50,6 +50,7 @@ void add_run_command(CLI::App& app) {
       ->check(CLI::Range(0.0f, 1.0f));
   cmd->add_option("--seed", o->sampler.seed, "Random seed of the sampler")->capture_default_str();
   cmd->add_option("--backend", o->backend, "Inference backend: cpu or vulkan")->capture_default_str();
+  add_kv_cache_option(*cmd, o->kv_cache);
   cmd->callback([o] { run(*o); });
 }
 

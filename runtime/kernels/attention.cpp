@@ -33,8 +33,9 @@ Attention::Attention(Gpu& gpu, const KvCache& cache, uint32_t layer, const Atten
     : shape_(cache.shape()), seq_len_(cache.seq_len()), scratch_(&scratch), q_bytes_(q.size()), out_bytes_(out.size()) {
   const auto texel = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
   const auto storage = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-  scores_ = &gpu.kernel("attention", {texel, texel, texel, storage, storage, storage, storage}, sizeof(AttentionParams),
-                        {shape_.head_vec4s()});
+  const std::string f16 = cache.precision() == KvPrecision::F16 ? "_f16" : "";
+  scores_ = &gpu.kernel("attention" + f16, {texel, texel, texel, storage, storage, storage, storage},
+                        sizeof(AttentionParams), {shape_.head_vec4s()});
   q_texels_ = vk::BufferView(gpu.ctx(), q, VK_FORMAT_R32_SFLOAT);
   scores_set_ = vk::DescriptorSet(gpu.ctx(), *scores_,
                                   {vk::Binding::texel(q_texels_), vk::Binding::texel(cache.key_texels(layer)),
@@ -44,7 +45,8 @@ Attention::Attention(Gpu& gpu, const KvCache& cache, uint32_t layer, const Atten
   if (rope) {
     if (rope->head_dim() != shape_.head_dim || rope->seq_len() < seq_len_)
       throw Error("attention: the rope table does not match the heads or the cache");
-    fused_ = &gpu.kernel("attention_rope", {texel, texel, texel, storage, storage, storage, storage, texel, storage, storage},
+    fused_ = &gpu.kernel("attention_rope" + f16,
+                         {texel, texel, texel, storage, storage, storage, storage, texel, storage, storage},
                          sizeof(AttentionParams), {shape_.head_vec4s()});
     fused_set_ = vk::DescriptorSet(
         gpu.ctx(), *fused_,

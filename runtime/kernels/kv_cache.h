@@ -1,10 +1,13 @@
 // The key/value cache of every layer on the device, and the head geometry the rotary-embedding
-// and attention kernels share. Each layer's keys and values are [seq_len][n_kv_heads][head_vec4s]
-// vec4 rows (heads padded to a multiple of 4 floats), written as storage buffers by Rope and read
-// as vec4 texel buffers by Attention.
+// and attention kernels share. Each layer's keys and values are [seq_len][n_kv_heads][head] rows,
+// written as storage buffers by Rope (or the fused attention) and read as texel buffers by
+// Attention. fp32: heads padded to a multiple of 4 floats, read as vec4 texels; fp16: heads padded
+// to a multiple of 8 halves, written as packed pairs and read as uvec4 texels of 8 halves (half the
+// bytes and half the texel fetches of fp32).
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "kernels/gpu.h"
@@ -24,11 +27,20 @@ struct HeadShape {
 // Throws UnsupportedError if the attention kernels cannot run this shape.
 void validate(const HeadShape& shape);
 
+enum class KvPrecision { F32, F16 };
+const char* kv_precision_name(KvPrecision p);            // "f32", "f16"
+KvPrecision parse_kv_precision(const std::string& name);  // throws Error for other names
+
 class KvCache {
  public:
-  KvCache(Gpu& gpu, const HeadShape& shape, uint32_t seq_len, uint32_t n_layers);
+  KvCache(Gpu& gpu, const HeadShape& shape, uint32_t seq_len, uint32_t n_layers,
+          KvPrecision precision = KvPrecision::F32);
 
   const HeadShape& shape() const { return shape_; }
+  KvPrecision precision() const { return precision_; }
+  // Elements of one padded head in the cache: 4 * head_vec4s (fp32) or 8 * ceil(head_dim / 8) (fp16).
+  uint32_t head_elements() const;
+  uint64_t row_bytes() const;  // one position of all kv heads
   uint32_t seq_len() const { return seq_len_; }
   uint32_t layers() const { return uint32_t(layers_.size()); }
   uint64_t bytes() const;
@@ -46,6 +58,7 @@ class KvCache {
     vk::BufferView key_texels, value_texels;
   };
   HeadShape shape_;
+  KvPrecision precision_;
   uint32_t seq_len_;
   std::vector<Layer> layers_;
 };

@@ -36,7 +36,9 @@ Rope::Rope(Gpu& gpu, const RopeTable& table, const KvCache& cache, uint32_t laye
     throw Error("rotary table does not match the KV cache (head width or positions)");
   const auto texel = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
   const auto storage = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-  kernel_ = &gpu.kernel("rope", {texel, texel, storage, storage, storage, storage}, sizeof(RopeParams));
+  head_quads_ = cache.head_elements() / 4;
+  kernel_ = &gpu.kernel(cache.precision() == KvPrecision::F16 ? "rope_f16" : "rope",
+                        {texel, texel, storage, storage, storage, storage}, sizeof(RopeParams));
   qkv_pairs_ = vk::BufferView(gpu.ctx(), qkv, VK_FORMAT_R32G32_SFLOAT);
   set_ = vk::DescriptorSet(gpu.ctx(), *kernel_,
                            {vk::Binding::texel(qkv_pairs_), vk::Binding::texel(table.texels()),
@@ -52,9 +54,9 @@ void Rope::record(vk::CommandBuffer& cmd, const RopeArgs& a) const {
   const uint64_t last = uint64_t(a.n - 1) * a.stride;
   const uint64_t need = std::max({a.q_offset + last + dim, a.k_offset + last + kv_dim, a.v_offset + last + kv_dim}) * 4;
   if (need > qkv_bytes_) throw Error("rope: the q/k/v buffer is too small for " + std::to_string(a.n) + " tokens");
-  RopeParams p{a.n, shape_.n_heads, shape_.n_kv_heads, shape_.head_dim, shape_.head_vec4s(), seq_len_,
+  RopeParams p{a.n, shape_.n_heads, shape_.n_kv_heads, shape_.head_dim, head_quads_, seq_len_,
                a.q_offset, a.k_offset, a.v_offset, a.stride};
-  const uint32_t items = shape_.n_heads * shape_.head_dim / 2 + 2 * shape_.n_kv_heads * shape_.head_vec4s() * 2;
+  const uint32_t items = shape_.n_heads * shape_.head_dim / 2 + 2 * shape_.n_kv_heads * head_quads_ * 2;
   cmd.dispatch(*kernel_, set_, p, (items + 63) / 64, a.n);
 }
 

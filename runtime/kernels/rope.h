@@ -46,6 +46,7 @@ class Rope {
  private:
   const vk::Kernel* kernel_;
   HeadShape shape_;
+  uint32_t head_quads_;  // cache elements per padded head / 4
   uint32_t seq_len_;
   uint64_t qkv_bytes_;
   vk::BufferView qkv_pairs_;

@@ -14,14 +14,30 @@ Backend parse_backend(const std::string& name) {
   throw Error("unknown backend \"" + name + "\" (choose cpu or vulkan)");
 }
 
-std::unique_ptr<Forward> make_forward(Backend backend, const Model& model) {
-  if (backend == Backend::Cpu) return std::make_unique<CpuForward>(model);
-  return VulkanForward::create(pack_model(model, {}));
+namespace {
+
+std::unique_ptr<Forward> make_cpu(Model model, bool kv_f16) {
+  auto f = std::make_unique<CpuForward>(std::move(model));
+  f->set_kv_f16(kv_f16);
+  return f;
 }
 
-std::unique_ptr<Forward> make_forward(Backend backend, const PackedModel& model) {
-  if (backend == Backend::Cpu) return std::make_unique<CpuForward>(to_float_model(model));
-  return VulkanForward::create(model);
+VulkanForwardOptions vulkan_options(bool kv_f16) {
+  VulkanForwardOptions o;
+  o.kv_cache = kv_f16 ? kernels::KvPrecision::F16 : kernels::KvPrecision::F32;
+  return o;
+}
+
+}  // namespace
+
+std::unique_ptr<Forward> make_forward(Backend backend, const Model& model, bool kv_f16) {
+  if (backend == Backend::Cpu) return make_cpu(model, kv_f16);
+  return VulkanForward::create(pack_model(model, {}), vulkan_options(kv_f16));
+}
+
+std::unique_ptr<Forward> make_forward(Backend backend, const PackedModel& model, bool kv_f16) {
+  if (backend == Backend::Cpu) return make_cpu(to_float_model(model), kv_f16);
+  return VulkanForward::create(model, vulkan_options(kv_f16));
 }
 
 }  // namespace bitlens::model

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "common/error.h"
+#include "common/fp16.h"
 #include "common/parallel.h"
 #include "model/cpu_ops.h"
 
@@ -109,6 +110,10 @@ void CpuForward::run_block(std::span<const uint32_t> tokens, uint32_t start_pos,
     for (uint32_t t = 0; t < n; ++t) {
       rope(row(q_, t, dim), start_pos + t, c.head_dim(), c.rope_theta);
       rope(keys.subspan(size_t(t) * kv_dim, kv_dim), start_pos + t, c.head_dim(), c.rope_theta);
+    }
+    if (kv_f16_) {
+      for (float& v : keys) v = round_to_half(v);
+      for (float& v : values) v = round_to_half(v);
     }
     attention_block(n, start_pos, key_cache, value_cache);  // xb = attention output
     if (observer_) observer_(l, 1, {xb, size_t(n) * dim}, n);

@@ -28,6 +28,10 @@ class CpuForward final : public Forward {
 
   const Model& model() const { return model_; }
 
+  // Rounds keys and values to fp16 (to nearest even) as they enter the cache, as the Vulkan
+  // forward pass stores them with an fp16 cache (VulkanForwardOptions::kv_cache).
+  void set_kv_f16(bool on) { kv_f16_ = on; }
+
   // Sees the inputs of the block linears as they are computed (calibration capture): layer, site
   // (0: attention input of wq/wk/wv, 1: attention output into wo, 2: FFN input of w1/w3, 3: SwiGLU
   // hidden state into w2; calib::InputSite uses the same numbers) and n rows of the site's width.
@@ -48,6 +52,7 @@ class CpuForward final : public Forward {
 
   Model model_;
   InputObserver observer_;
+  bool kv_f16_ = false;
   uint32_t cached_ = 0;  // positions [0, cached_) hold valid keys and values
 
   // Scratch of one block of n positions, row-major per position.

@@ -59,7 +59,7 @@ VulkanForward::VulkanForward(kernels::Gpu& gpu, const PackedModel& model, const 
   allocate_activations();
 
   const kernels::HeadShape heads{c.n_heads, c.n_kv_heads, c.head_dim()};
-  cache_ = std::make_unique<kernels::KvCache>(gpu, heads, c.seq_len, c.n_layers);
+  cache_ = std::make_unique<kernels::KvCache>(gpu, heads, c.seq_len, c.n_layers, options.kv_cache);
   rope_table_ = std::make_unique<kernels::RopeTable>(gpu, c.head_dim(), c.seq_len, c.rope_theta);
   attention_scratch_ = std::make_unique<kernels::AttentionScratch>(gpu, heads, c.seq_len);
 
@@ -138,7 +138,7 @@ uint64_t VulkanForward::bytes_per_token(uint32_t context) const {
   const ModelConfig& c = config_;
   const uint64_t embedding_row = embedding_->bytes() / c.vocab_size;
   const uint64_t output = classifier_matrix_ ? classifier_matrix_->bytes() + embedding_row : embedding_->bytes();
-  const uint64_t cache_row = uint64_t(cache_->shape().cache_row_floats()) * 4;
+  const uint64_t cache_row = cache_->row_bytes();
   return weight_bytes() - embedding_->bytes() - (classifier_matrix_ ? classifier_matrix_->bytes() : 0) + output +
          uint64_t(c.n_layers) * 2 * cache_row * std::min(context, c.seq_len);
 }

@@ -45,6 +45,9 @@ struct VulkanForwardOptions {
   // output, where the kernels can (no dispatch of their own); false keeps them separate
   // (benchmarks compare both).
   bool fused_inputs = true;
+  // Precision of the keys and values in the cache (fp16 halves their bytes; the CPU reference
+  // rounds them the same way with CpuForwardOptions::kv_f16).
+  kernels::KvPrecision kv_cache = kernels::KvPrecision::F32;
 };
 
 class VulkanForward final : public Forward {

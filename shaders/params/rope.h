@@ -16,7 +16,7 @@ struct RopeParams {
   uint n_heads;
   uint n_kv_heads;
   uint head_dim;     // even
-  uint head_vec4s;   // ceil(head_dim / 4): vec4s per head in the cache
+  uint head_vec4s;   // elements per padded head in the cache / 4 (KvCache::head_elements)
   uint seq_len;      // cache rows
   uint q_offset;     // first float of q of token 0 (even)
   uint k_offset;     // first float of k of token 0 (even)
