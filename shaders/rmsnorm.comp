@@ -1,5 +1,4 @@
-// RMSNorm of rows, optionally fused with the residual add that precedes it:
-//   if add: x += r (written back);  out = x / sqrt(mean(x^2) + eps) * w.
+// RMSNorm of rows: out = x / sqrt(mean(x^2) + eps) * w.
 // Inputs are read through texel buffers (fast per-lane reads on CPU devices); padding past the
 // row width reads as zero and is written as zero. Two ways to spread the work:
 //  ROW_PER_INVOCATION (CPU devices such as lavapipe): each invocation walks one whole row twice
@@ -20,10 +19,8 @@
 layout(local_size_x = LOCAL) in;
 layout(push_constant) uniform PC { RmsNormParams p; };
 layout(binding = 0) uniform samplerBuffer X;   // vec4 texels
-layout(binding = 1) uniform samplerBuffer R;   // vec4 texels (read only when add)
-layout(binding = 2) uniform samplerBuffer Wt;  // vec4 texels
-layout(binding = 3) writeonly buffer XOut { vec4 x_out[]; };  // the buffer X views
-layout(binding = 4) writeonly buffer Out { float y[]; };
+layout(binding = 1) uniform samplerBuffer Wt;  // vec4 texels
+layout(binding = 2) writeonly buffer Out { float y[]; };
 
 // Elements of vec4 v4 that lie inside the row.
 bvec4 inside(uint v4) {
@@ -31,12 +28,8 @@ bvec4 inside(uint v4) {
   return bvec4(c < p.width, c + 1 < p.width, c + 2 < p.width, c + 3 < p.width);
 }
 
-// x (+ r) at vec4 i of a row, padding zeroed (a select: padding may hold anything, even NaN).
-vec4 load_row(uint x0, uint r0, uint i) {
-  vec4 a = texelFetch(X, int(x0 + i));
-  if (p.add != 0) a += texelFetch(R, int(r0 + i));
-  return mix(vec4(0.0), a, inside(i));
-}
+// x at vec4 i of a row, padding zeroed (a select: padding may hold anything, even NaN).
+vec4 load_row(uint x0, uint i) { return mix(vec4(0.0), texelFetch(X, int(x0 + i)), inside(i)); }
 
 // Writes out = w * (inv * v) at vec4 i of output row o (elements inside the row only).
 void store_out(uint o, uint i, float inv, vec4 v) {
@@ -51,20 +44,14 @@ void main() {
   if (row >= p.n) return;
   const uint n4 = (p.width + 3) / 4;
   const uint x0 = (p.x_offset + row * p.x_stride) / 4;
-  const uint r0 = (p.r_offset + row * p.r_stride) / 4;
   vec4 ss = vec4(0.0);
   for (uint i = 0; i < n4; ++i) {
-    const vec4 a = load_row(x0, r0, i);
+    const vec4 a = load_row(x0, i);
     ss += a * a;
   }
   const float inv = inversesqrt(((ss.x + ss.y) + (ss.z + ss.w)) / float(p.width) + p.eps);
   const uint o = p.out_offset + row * p.out_stride;
-  // x is read again before it is overwritten, element by element, in this invocation only.
-  for (uint i = 0; i < n4; ++i) {
-    const vec4 a = load_row(x0, r0, i);
-    if (p.add != 0) x_out[x0 + i] = a;
-    store_out(o, i, inv, a);
-  }
+  for (uint i = 0; i < n4; ++i) store_out(o, i, inv, load_row(x0, i));
 }
 #else
 shared float partial[LOCAL];
@@ -74,15 +61,13 @@ void main() {
   const uint lid = gl_LocalInvocationID.x;
   const uint n4 = (p.width + 3) / 4;
   const uint x0 = (p.x_offset + row * p.x_stride) / 4;
-  const uint r0 = (p.r_offset + row * p.r_stride) / 4;
   vec4 v[MAX_VEC4_PER_LANE];
   float ss = 0.0;
   [[unroll]] for (uint k = 0; k < MAX_VEC4_PER_LANE; ++k) {
     const uint i = k * LOCAL + lid;
     v[k] = vec4(0.0);
     if (i < n4) {
-      const vec4 a = load_row(x0, r0, i);
-      if (p.add != 0) x_out[x0 + i] = a;
+      const vec4 a = load_row(x0, i);
       v[k] = a;
       ss += dot(a, a);
     }

@@ -160,6 +160,19 @@ TEST(BenchCli, SyntheticJsonReportAndErrors) {
   EXPECT_EQ(j["decode"][1]["context"], 256);
   EXPECT_GT(j["prefill"][0]["tokens_per_s"].get<double>(), 0);
   EXPECT_GT(j["bandwidth_gbps"].get<double>(), 0);
+  EXPECT_EQ(j["kv_cache"], "f32");
+
+  // An fp16 cache: said in the report, half the cache's bytes (stories15m heads of 48 = 6 x 8).
+  const CliResult f16 = run_bitlens("bench --synthetic stories15m --blocks 1 --bits 2 --contexts 8 --prefill 16 "
+                                    "--min-seconds 0 --repeats 1 --no-cpu --no-profile --kv-cache f16 --json '" +
+                                    json + "'");
+  ASSERT_EQ(f16.status, 0) << f16.out;
+  const nlohmann::json jf = nlohmann::json::parse(read_text_file(json));
+  EXPECT_EQ(jf["kv_cache"], "f16");
+  EXPECT_EQ(2 * jf["kv_cache_bytes"].get<uint64_t>(), j["kv_cache_bytes"].get<uint64_t>());
+  const CliResult bad = run_bitlens("bench --synthetic stories15m --kv-cache f8");
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.out.find("--kv-cache"), std::string::npos) << bad.out;
 
   const CliResult none = run_bitlens("bench");
   EXPECT_NE(none.status, 0);

@@ -51,6 +51,10 @@ TEST(Cli, ErrorsAreOneLine) {
   r = run_cli("run " + quoted(test::stories15m_path()) + " --backend tpu");
   EXPECT_NE(r.status, 0);
   EXPECT_EQ(r.err, "bitlens: unknown backend \"tpu\" (choose cpu or vulkan)\n");
+  r = run_cli("run " + quoted(test::stories15m_path()) + " --kv-cache f8");
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(r.err.rfind("bitlens: --kv-cache", 0), 0u) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   r = run_cli("eval --no-such-option");
   EXPECT_NE(r.status, 0);
   EXPECT_EQ(r.err.rfind("bitlens: ", 0), 0u) << r.err;

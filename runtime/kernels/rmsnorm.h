@@ -1,6 +1,6 @@
-// RMSNorm of activation rows on the device, optionally fused with the residual add before it
-// (x += r; out = x / sqrt(mean(x^2) + eps) * w), see shaders/rmsnorm.comp: a row per invocation
-// on CPU devices (Strategy::TilePerInvocation), a row per workgroup on GPUs.
+// RMSNorm of activation rows on the device (out = x / sqrt(mean(x^2) + eps) * w), see
+// shaders/rmsnorm.comp: a row per invocation on CPU devices (Strategy::TilePerInvocation), a row
+// per workgroup on GPUs.
 #pragma once
 
 #include <cstdint>
@@ -17,16 +17,12 @@ struct RmsNormArgs {
   uint32_t x_offset = 0, x_stride = 0;
   uint32_t out_offset = 0, out_stride = 0;
   uint32_t w_offset = 0;  // first float of the weight vector in the weight buffer
-  bool add = false;       // add the residual rows first (and write the sum back to x)
-  uint32_t r_offset = 0, r_stride = 0;
 };
 
 class RmsNorm {
  public:
-  // Binds x (read and, with add, written), the residual buffer (null: none), the weight buffer
-  // and the output buffer, for rows of `width` floats.
-  RmsNorm(Gpu& gpu, uint32_t width, float eps, const vk::Buffer& x, const vk::Buffer* residual,
-          const vk::Buffer& weights, const vk::Buffer& out);
+  // Binds x, the weight buffer and the output buffer, for rows of `width` floats.
+  RmsNorm(Gpu& gpu, uint32_t width, float eps, const vk::Buffer& x, const vk::Buffer& weights, const vk::Buffer& out);
   void record(vk::CommandBuffer& cmd, const RmsNormArgs& args) const;
 
  private:
@@ -34,9 +30,8 @@ class RmsNorm {
   bool row_per_invocation_;
   uint32_t width_;
   float eps_;
-  bool has_residual_;
-  uint64_t x_bytes_, r_bytes_, w_bytes_, out_bytes_;
-  vk::BufferView x_texels_, r_texels_, w_texels_;
+  uint64_t x_bytes_, w_bytes_, out_bytes_;
+  vk::BufferView x_texels_, w_texels_;
   vk::DescriptorSet set_;
 };
 

@@ -67,8 +67,8 @@ VulkanForward::VulkanForward(kernels::Gpu& gpu, const PackedModel& model, const 
   if (model.classifier) classifier_matrix_ = std::make_unique<kernels::GpuMatrix>(gpu, *model.classifier);
   const kernels::GpuMatrix& out_matrix = classifier_matrix_ ? *classifier_matrix_ : *embedding_;
   embed_ = std::make_unique<kernels::EmbeddingLookup>(gpu, *embedding_, tokens_, x_);
-  norm_ = std::make_unique<kernels::RmsNorm>(gpu, c.dim, c.norm_eps, x_, nullptr, norms_, xb_);
-  final_norm_ = std::make_unique<kernels::RmsNorm>(gpu, c.dim, c.norm_eps, x_, nullptr, norms_, xf_);
+  norm_ = std::make_unique<kernels::RmsNorm>(gpu, c.dim, c.norm_eps, x_, norms_, xb_);
+  final_norm_ = std::make_unique<kernels::RmsNorm>(gpu, c.dim, c.norm_eps, x_, norms_, xf_);
   swiglu_ = std::make_unique<kernels::SwiGlu>(gpu, c.hidden_dim, h_);
   classifier_ = std::make_unique<kernels::MatMul>(gpu, out_matrix, xf_, logits_);
   if (options.fused_inputs) {

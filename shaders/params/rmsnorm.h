@@ -1,4 +1,4 @@
-// Push constants of RMSNorm with the optional residual add (shared by C++ and GLSL).
+// Push constants of RMSNorm (shared by C++ and GLSL).
 #ifndef BITLENS_PARAMS_RMSNORM_H
 #define BITLENS_PARAMS_RMSNORM_H
 
@@ -8,24 +8,21 @@ namespace bitlens::kernels {
 using uint = uint32_t;
 #endif
 
-// For each of n rows: if add, x += r (written back to x); out = x / sqrt(mean(x^2) + eps) * w.
-// Offsets and strides are in floats and multiples of 4.
+// For each of n rows: out = x / sqrt(mean(x^2) + eps) * w. Offsets and strides are in floats and
+// multiples of 4.
 struct RmsNormParams {
   uint width;       // floats per row
   uint n;           // rows
   uint x_offset;
   uint x_stride;
-  uint r_offset;
-  uint r_stride;
   uint out_offset;
   uint out_stride;
   uint w_offset;    // first float of the weight vector
-  uint add;         // 1: add r to x first
   float eps;
 };
 
 #ifdef __cplusplus
-static_assert(sizeof(RmsNormParams) == 44);
+static_assert(sizeof(RmsNormParams) == 32);
 }  // namespace bitlens::kernels
 #endif
 
