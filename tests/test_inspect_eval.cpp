@@ -50,14 +50,14 @@ SessionOptions quiet() {
   return o;
 }
 
-// Candidates without calibration (round-to-nearest, ternary, trit-planes, f16), whose 2-bit errors
-// are several times their 4-bit ones. The GPTQ family calibrated on 40 random tokens of a random
-// model does not keep that order on other tokens (gptq-clip at 2.6 bpw measured below 4-bit RTN in
-// 3 of 12 seeds), which is not what this test is about.
-SessionOptions quiet_uncalibrated() {
+// Candidates round-to-nearest at 2 or 4 bits (g64, no rotation) only, so that a 2.6 bpw budget
+// puts nearly every layer at 2 bits.
+SessionOptions quiet_rtn_2_or_4_bits() {
   SessionOptions o = quiet();
-  o.candidates = [](uint32_t rows, uint32_t cols, const quant::Calibration*) {
-    return quant::default_candidates(rows, cols, nullptr);
+  o.candidates = [](uint32_t, uint32_t, const quant::Calibration*) {
+    using quant::Method, quant::RotationMode;
+    return std::vector<quant::LinearSpec>{{Method::Rtn, 2, 64, RotationMode::None},
+                                          {Method::Rtn, 4, 64, RotationMode::None}};
   };
   return o;
 }
@@ -133,7 +133,7 @@ TEST(InspectEval, AgainstADirectComparison) {
 }
 
 TEST(InspectSession, EvaluatesEveryEdit) {
-  Session s(quiet_uncalibrated());
+  Session s(quiet_rtn_2_or_4_bits());
   ASSERT_TRUE(s.run(tiny_open(test::fresh_seed(), false)).ok);
   s.wait_idle();
   auto snap = s.snapshot();
@@ -143,13 +143,20 @@ TEST(InspectSession, EvaluatesEveryEdit) {
   EXPECT_GT(q4.kl, 0.0);
   EXPECT_GE(q4.top1, 0.0);
   EXPECT_LE(q4.top1, 1.0);
-  ASSERT_TRUE(s.run(SetBudget{2.6}).ok);  // 64- and 96-wide rows: every layer at 2 bits or fewer
+  ASSERT_TRUE(s.run(SetBudget{2.6}).ok);  // at most a few layers keep 4 bits
   s.wait_idle();
   snap = s.snapshot();
   ASSERT_EQ(snap->evals.size(), 2u);
   EXPECT_EQ(snap->evals[1].step, 1u);
   EXPECT_EQ(snap->evals[1].what, "budget 2.60 bpw");
-  EXPECT_GT(snap->evals[1].kl, 2 * q4.kl);  // 2-bit RTN errors are about 5x the 4-bit ones
+  // The edit is evaluated: another KL than the 4-bit state's. Not necessarily a larger one: on
+  // 32 random tokens of a random tiny model the KL of 2-bit RTN came out below twice the 4-bit
+  // one for 3 of 250 seeds, once below it (and below twice it for 10 of 60 with the default
+  // candidates, which can buy 8-bit or f16 layers with ternary ones elsewhere); quality is
+  // measured on the real model (docs/QUALITY.md), not here.
+  EXPECT_GT(snap->evals[1].kl, 0.0);
+  EXPECT_NE(snap->evals[1].kl, q4.kl);
+  EXPECT_LE(snap->evals[1].linear_bpw, 2.6);
   EXPECT_NEAR(snap->evals[1].linear_bpw, snap->linear_bpw, 1e-12);
   ASSERT_TRUE(s.run(Undo{}).ok);
   s.wait_idle();

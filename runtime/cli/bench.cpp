@@ -124,7 +124,7 @@ void add_bench_command(CLI::App& app) {
   cmd->add_flag("--unfused", o->unfused,
                 "Decode with RMSNorm, SwiGLU and input rotations as dispatches of their own (to compare with their fusion "
                 "into the mat-vecs)");
-  add_kv_cache_option(*cmd, o->kv_cache);
+  add_kv_cache_option(*cmd, o->kv_cache);  // the CPU reference keeps fp32 keys and values
   cmd->add_option("--profile-context", o->bench.profile_context, "Context of the breakdown (0: the largest decode context)");
   cmd->add_option("--json", o->json, "Write a JSON report to this file (- for stdout instead of the tables)");
   cmd->callback([o] { bench_command(*o); });

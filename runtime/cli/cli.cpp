@@ -38,8 +38,8 @@ std::unique_ptr<model::Forward> make_forward(const std::string& backend, const L
 
 void add_kv_cache_option(CLI::App& cmd, std::string& kv_cache) {
   cmd.add_option("--kv-cache", kv_cache,
-                 "Precision of the cached keys and values: f32, or f16 (half the cache's memory and bytes read per "
-                 "token; the CPU backend rounds them alike)")
+                 "Precision of the cached keys and values: f32, or f16 (rounded to half precision on either backend: "
+                 "half the cache's memory and of the bytes it adds to each token)")
       ->capture_default_str()
       ->check(CLI::IsMember({"f32", "f16"}));
 }
