@@ -275,6 +275,29 @@ TEST_P(VulkanForwardApi, StagedAndProfiledRunsGiveTheSameLogits) {
 INSTANTIATE_TEST_SUITE_P(Shapes, VulkanForwardApi, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "awkward" : "tiny"; });
 
+// Logits of decode steps over `tokens` from position 0, with or without the fused decode inputs
+// (and the per-op profile when asked).
+std::vector<float> decode_steps(kernels::Gpu& gpu, const PackedModel& m, std::span<const uint32_t> tokens, bool fused,
+                                std::map<std::string, kernels::OpTime>* profile) {
+  VulkanForwardOptions o;
+  o.fused_inputs = fused;
+  o.profile = profile != nullptr;
+  VulkanForward f(gpu, m, o);
+  std::vector<float> out;
+  for (uint32_t t = 0; t < tokens.size(); ++t) {
+    const auto step = f.forward(tokens[t], t);
+    out.insert(out.end(), step.begin(), step.end());
+  }
+  if (profile) *profile = f.profile();
+  return out;
+}
+
+// Whether this device's mat-vecs transform (and rotate) their input themselves.
+bool fuses_decode_inputs(kernels::Gpu& gpu) {
+  return gpu.strategy() == kernels::Strategy::TilePerInvocation && gpu.caps().subgroup_shuffle &&
+         gpu.caps().subgroup_size >= 8;
+}
+
 class VulkanForwardRefusals : public test::GpuTest {};
 class VulkanForwardRotated : public test::GpuTest {};
 
@@ -290,17 +313,7 @@ TEST_P(VulkanForwardApi, FusedDecodeInputsMatchSeparateDispatches) {
     const PackedModel m = random_packed_model(c, format, seed);
     const auto tokens = random_tokens(5, c.vocab_size, seed);
     auto run = [&](bool fused, std::map<std::string, kernels::OpTime>* profile) {
-      VulkanForwardOptions o;
-      o.fused_inputs = fused;
-      o.profile = profile != nullptr;
-      VulkanForward f(gpu(), m, o);
-      std::vector<float> out;
-      for (uint32_t t = 0; t < tokens.size(); ++t) {
-        const auto step = f.forward(tokens[t], t);
-        out.insert(out.end(), step.begin(), step.end());
-      }
-      if (profile) *profile = f.profile();
-      return out;
+      return decode_steps(gpu(), m, tokens, fused, profile);
     };
     expect_rows_close(run(true, nullptr), run(false, nullptr), c.vocab_size, 1e-4, "fused vs separate");
     if (!gpu().caps().timestamps) continue;
@@ -310,8 +323,7 @@ TEST_P(VulkanForwardApi, FusedDecodeInputsMatchSeparateDispatches) {
     const uint64_t steps = tokens.size();
     EXPECT_EQ(separate["rmsnorm"].calls, steps * (2 * c.n_layers + 1));
     EXPECT_EQ(separate["swiglu"].calls, steps * c.n_layers);
-    const bool fusable = gpu().strategy() == kernels::Strategy::TilePerInvocation && gpu().caps().subgroup_shuffle &&
-                         gpu().caps().subgroup_size >= 8;
+    const bool fusable = fuses_decode_inputs(gpu());
     EXPECT_EQ(fused["rmsnorm"].calls, fusable ? 0u : separate["rmsnorm"].calls);
     EXPECT_EQ(fused["swiglu"].calls, fusable ? 0u : separate["swiglu"].calls);
   }
@@ -332,17 +344,7 @@ TEST_F(VulkanForwardRotated, FusedDecodeRotatesInputsInsideTheMatVecs) {
     add_rotations(m, seed);
     const auto tokens = random_tokens(4, c.vocab_size, seed);
     auto run = [&](bool fused, std::map<std::string, kernels::OpTime>* profile, const PackedModel& m) {
-      VulkanForwardOptions o;
-      o.fused_inputs = fused;
-      o.profile = profile != nullptr;
-      VulkanForward f(gpu(), m, o);
-      std::vector<float> out;
-      for (uint32_t t = 0; t < tokens.size(); ++t) {
-        const auto step = f.forward(tokens[t], t);
-        out.insert(out.end(), step.begin(), step.end());
-      }
-      if (profile) *profile = f.profile();
-      return out;
+      return decode_steps(gpu(), m, tokens, fused, profile);
     };
     expect_rows_close(run(true, nullptr, m), run(false, nullptr, m), c.vocab_size, 1e-4, "fused vs separate");
     if (!gpu().caps().timestamps) continue;
@@ -356,8 +358,7 @@ TEST_F(VulkanForwardRotated, FusedDecodeRotatesInputsInsideTheMatVecs) {
     run(false, &output_ops, outputs_only);
     ASSERT_GT(output_ops["rotate"].calls, 0u);
     EXPECT_GT(separate["rotate"].calls, output_ops["rotate"].calls);
-    const bool fusable = gpu().strategy() == kernels::Strategy::TilePerInvocation && gpu().caps().subgroup_shuffle &&
-                         gpu().caps().subgroup_size >= 8;
+    const bool fusable = fuses_decode_inputs(gpu());
     if (!fusable) continue;
     EXPECT_EQ(fused["rotate"].calls, output_ops["rotate"].calls);
     EXPECT_EQ(fused["rmsnorm"].calls, 0u) << "rotated outputs add themselves to the residual: every norm fuses";
