@@ -1,11 +1,11 @@
-// Randomized Hadamard rotation of rows in place (or added to a destination), for GPUs (and the fallback for any width):
-// forward x <- H_n (S x) / sqrt(n), inverse x <- S H_n^T x / sqrt(n), n = m * 2^k, with
-// H_n = H_m (x) H_{2^k} (index i = a * 2^k + b; H_m stored as sign bits, m in {1, 12, 20, 28, 36})
-// and S a random +-1 diagonal (METHODS.md section 4). One workgroup per row (and part,
-// RotateParams): the row is staged in
-// shared memory, the fast Walsh-Hadamard transform over b runs in passes of up to 4 butterfly
-// stages held in registers (one barrier per pass), then every column of the m x 2^k view is
-// multiplied by H_m (the host uploads H_m^T for the inverse) on the way out.
+// Randomized Hadamard rotation of rows in place (or added to the rows of a destination), for GPUs
+// and as the fallback for any width: forward x <- H_n (S x) / sqrt(n), inverse x <- S H_n^T x /
+// sqrt(n), n = m * 2^k, with H_n = H_m (x) H_{2^k} (index i = a * 2^k + b; H_m stored as sign bits,
+// m in {1, 12, 20, 28, 36}) and S a random +-1 diagonal (METHODS.md section 4). One workgroup per
+// row and part (RotateParams): the row is staged in shared memory, the fast Walsh-Hadamard
+// transform over b runs in passes of up to 4 butterfly stages held in registers (one barrier per
+// pass), then every column of the m x 2^k view is multiplied by H_m (the host uploads H_m^T for
+// the inverse) on the way out.
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
@@ -16,10 +16,10 @@
 
 layout(local_size_x_id = 0) in;
 layout(push_constant) uniform PC { RotateParams p; };
-layout(binding = 0) buffer X { float x[]; };  // the source rows
-layout(binding = 3) buffer Out { float x_out[]; };     // the destination rows (X's buffer, in place)
+layout(binding = 0) buffer X { float x[]; };                      // the source rows
 layout(binding = 1) readonly buffer Signs { uint sign_bits[]; };  // bit i set: element i negated
 layout(binding = 2) readonly buffer HadM { uvec2 hm_rows[]; };   // row a, bit a2 set: entry -1
+layout(binding = 3) buffer Out { float x_out[]; };  // the destination rows (X's buffer, in place)
 
 shared float s[MAX_N];
 
