@@ -46,7 +46,7 @@ struct VulkanForwardOptions {
   // (benchmarks compare both).
   bool fused_inputs = true;
   // Precision of the keys and values in the cache (fp16 halves their bytes; the CPU reference
-  // rounds them the same way with CpuForwardOptions::kv_f16).
+  // rounds them the same way with CpuForward::set_kv_f16).
   kernels::KvPrecision kv_cache = kernels::KvPrecision::F32;
 };
 
@@ -114,8 +114,7 @@ class VulkanForward final : public Forward {
   // Host-written inputs, device outputs, and their staging copies when not mapped.
   vk::Buffer tokens_, step_, host_in_, host_out_;
   bool staged_ = false;
-  // Activations: x residual, xb normed input, qkv, att, h (gate | up), y (rotated outputs before
-  // their residual add), xf final norm, logits.
+  // Activations: x residual, xb normed input, qkv, att, h (gate | up), xf final norm, logits.
   vk::Buffer x_, xb_, qkv_, att_, h_, xf_, logits_;
   vk::Buffer norms_;  // rms_att, rms_ffn of each layer, then rms_final, rows of dim_stride_
   std::unique_ptr<RotationScratch> rotation_scratch_;
