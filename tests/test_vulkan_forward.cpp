@@ -366,6 +366,30 @@ TEST_F(VulkanForwardRotated, FusedDecodeRotatesInputsInsideTheMatVecs) {
   }
 }
 
+// The same rotated model on the GPU strategy (one tile per subgroup; on lavapipe too), where the
+// mat-vecs do not rotate: copies and rotation dispatches for the inputs, the multi-part output
+// rotations of the shared-memory kernel adding wo and w2 into the residual; against the CPU
+// reference (1e-3, q4 weights) for prefill and decode.
+TEST_F(VulkanForwardRotated, GpuStrategyMatchesCpuForward) {
+  if (!gpu().caps().subgroup_arithmetic || gpu().caps().subgroup_size % 8 != 0)
+    GTEST_SKIP() << "no subgroup arithmetic in lanes of 8: no GPU-strategy mat-vec";
+  const uint64_t seed = test::fresh_seed();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  const ModelConfig c = test::tiny_config();
+  PackedModel m = random_packed_model(c, quant::Format::Q4, seed);
+  add_rotations(m, seed);
+  CpuForward cpu(to_float_model(m));
+  const kernels::Strategy saved = gpu().strategy();
+  gpu().set_strategy(kernels::Strategy::TilePerSubgroup);
+  {
+    VulkanForwardOptions vo;
+    vo.max_batch = 5;
+    VulkanForward gpu_forward(gpu(), m, vo);
+    compare_backends(cpu, gpu_forward, c.vocab_size, seed, 1e-3);
+  }
+  gpu().set_strategy(saved);
+}
+
 TEST_F(VulkanForwardRefusals, BadCallsAndUnsupportedModels) {
   const ModelConfig c = test::tiny_config();
   const PackedModel m = random_packed_model(c, quant::Format::F32, 7);
