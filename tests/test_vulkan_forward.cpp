@@ -182,9 +182,9 @@ std::vector<Case> all_cases() {
 INSTANTIATE_TEST_SUITE_P(Models, VulkanForwardTiny, ::testing::ValuesIn(all_cases()), case_name);
 
 // An fp16 KV cache against the CPU reference rounding its keys and values to fp16 alike, on both
-// shapes, fp32 and q4 weights (the usual 1e-4 and 1e-3: measured up to 3e-5 for fp32 weights, a
-// key or value near a rounding boundary rounding the other way after fp32 sums in another order;
-// without the CPU's rounding 5e-5 to 1.3e-4); its cache holds half the bytes (heads of 8 | d).
+// shapes, fp32 and q4 weights, within 1e-3: a key or value near a rounding boundary can round the
+// other way after fp32 sums in another order, one half ulp (2^-11 relative) that moved the logits
+// of fp32 weights by up to 3e-4 in 60 seeds. Its cache holds half the bytes (heads of 8 | d).
 class VulkanForwardF16Cache : public test::GpuTest, public ::testing::WithParamInterface<bool> {};
 
 TEST_P(VulkanForwardF16Cache, MatchesCpuForwardRoundingTheSame) {
@@ -200,7 +200,7 @@ TEST_P(VulkanForwardF16Cache, MatchesCpuForwardRoundingTheSame) {
     vo.max_batch = 5;
     vo.kv_cache = kernels::KvPrecision::F16;
     VulkanForward gpu_forward(gpu(), packed, vo);
-    compare_backends(cpu, gpu_forward, config.vocab_size, seed, format == quant::Format::F32 ? 1e-4 : 1e-3);
+    compare_backends(cpu, gpu_forward, config.vocab_size, seed, 1e-3);
     if (config.head_dim() % 8 == 0) {
       VulkanForward f32_cache(gpu(), packed);
       EXPECT_EQ(2 * gpu_forward.kv_cache_bytes(), f32_cache.kv_cache_bytes());
