@@ -21,10 +21,12 @@ for p in "${packages[@]}"; do
 done
 # npm may come from outside Debian (e.g. a Node.js install): then the command is enough.
 if command -v npm >/dev/null 2>&1; then
-  missing=("${missing[@]/npm/}")
-  missing=("${missing[@]/nodejs/}")
+  kept=()
+  for p in ${missing[@]+"${missing[@]}"}; do
+    if [ "$p" != npm ] && [ "$p" != nodejs ]; then kept+=("$p"); fi
+  done
+  missing=(${kept[@]+"${kept[@]}"})
 fi
-missing=(${missing[@]+"${missing[@]}"})
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
