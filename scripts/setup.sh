@@ -13,20 +13,16 @@ packages=(
   nodejs npm
 )
 
+# npm may come from outside Debian (e.g. a Node.js install): then the command is enough.
+have_npm=0
+if command -v npm >/dev/null 2>&1; then have_npm=1; fi
 missing=()
 for p in "${packages[@]}"; do
+  if [ "$have_npm" = 1 ] && { [ "$p" = npm ] || [ "$p" = nodejs ]; }; then continue; fi
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
   fi
 done
-# npm may come from outside Debian (e.g. a Node.js install): then the command is enough.
-if command -v npm >/dev/null 2>&1; then
-  kept=()
-  for p in ${missing[@]+"${missing[@]}"}; do
-    if [ "$p" != npm ] && [ "$p" != nodejs ]; then kept+=("$p"); fi
-  done
-  missing=(${kept[@]+"${kept[@]}"})
-fi
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
