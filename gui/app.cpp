@@ -78,7 +78,7 @@ inspect::SessionOptions session_options(const AppOptions& o) {
   inspect::SessionOptions s;
   if (o.quick_candidates)
     s.candidates = [](uint32_t rows, uint32_t cols, const quant::Calibration*) {
-      return quant::default_candidates(rows, cols, nullptr);
+      return pipeline::default_candidates(rows, cols, nullptr);
     };
   return s;
 }

@@ -14,7 +14,7 @@
 #include "common/error.h"
 #include "gpu_test.h"
 #include "model/cpu_ops.h"
-#include "quant/model_quant.h"
+#include "pipeline/model_quant.h"
 #include "synthetic_model.h"
 
 using namespace bitlens;
@@ -113,7 +113,7 @@ TEST(ModelStats, OneStatisticPerInputSite) {
   EXPECT_THROW(stats.at(3, calib::InputSite::FfnIn), Error);
   const auto x = test::correlated_inputs(64, 80, 1);
   stats.at(1, calib::InputSite::FfnHidden).add(x, 64);
-  const quant::CalibrationLookup lookup = quant::calibration_lookup(stats);
+  const pipeline::CalibrationLookup lookup = pipeline::calibration_lookup(stats);
   const quant::Calibration* cal = lookup("layers.1.w2");
   ASSERT_NE(cal, nullptr);
   EXPECT_EQ(cal->cols, 80u);

@@ -35,12 +35,12 @@ PackedModel rich_model(uint64_t seed) {
   PackedModel p = pack_model(m, {quant::Format::Q3, 32, quant::Format::Q8, 64});
   p.layers[0].linear(Linear::Wq).weight = pack_matrix(m.weights.layers[0].wq, quant::Format::F16, 0);
   p.layers[1].linear(Linear::W2).weight = pack_matrix(m.weights.layers[1].w2, quant::Format::Q2, 128);
-  PackedLinear& rot = p.layers[0].linear(Linear::W1);
-  rot.has_input_rotation = true;
-  rot.input_signs = quant::random_sign_bits(c.dim, seed);
-  rot.has_output_rotation = true;
-  rot.output_signs = quant::random_sign_bits(c.hidden_dim, seed + 1);
-  PackedLinear& lora = p.layers[1].linear(Linear::Wo);
+  quant::PackedLinear& rot = p.layers[0].linear(Linear::W1);
+  rot.rotation.input = true;
+  rot.rotation.input_signs = quant::random_sign_bits(c.dim, seed);
+  rot.rotation.output = true;
+  rot.rotation.output_signs = quant::random_sign_bits(c.hidden_dim, seed + 1);
+  quant::PackedLinear& lora = p.layers[1].linear(Linear::Wo);
   lora.lora_rank = 4;
   lora.lora_scale = 4.0f;
   lora.lora_a.assign(4 * c.dim, 0x3c00);
@@ -79,10 +79,10 @@ TEST(Container, RoundTripIsBitExact) {
     for (uint32_t k = 0; k < kLinearsPerLayer; ++k) {
       const auto &a = p.layers[i].linears[k], &b = q.layers[i].linears[k];
       expect_same(b.weight, a.weight);
-      EXPECT_EQ(b.has_input_rotation, a.has_input_rotation);
-      EXPECT_EQ(b.input_signs, a.input_signs);
-      EXPECT_EQ(b.has_output_rotation, a.has_output_rotation);
-      EXPECT_EQ(b.output_signs, a.output_signs);
+      EXPECT_EQ(b.rotation.input, a.rotation.input);
+      EXPECT_EQ(b.rotation.input_signs, a.rotation.input_signs);
+      EXPECT_EQ(b.rotation.output, a.rotation.output);
+      EXPECT_EQ(b.rotation.output_signs, a.rotation.output_signs);
       EXPECT_EQ(b.lora_rank, a.lora_rank);
       EXPECT_EQ(b.lora_scale, a.lora_scale);
       EXPECT_EQ(b.lora_a, a.lora_a);

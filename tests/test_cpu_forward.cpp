@@ -127,9 +127,9 @@ TEST(CpuForward, RealModelPerplexityOfFirstWindows) {
 namespace {
 
 // One linear as the runtime runs it: x' = rotate(x); y' = W_hat x' + s B (A x'); y = rotate^-1(y').
-std::vector<float> run_linear(const model::PackedLinear& lin, std::vector<float> x) {
+std::vector<float> run_linear(const quant::PackedLinear& lin, std::vector<float> x) {
   const uint32_t rows = lin.weight.layout.rows, cols = lin.weight.layout.cols, k = lin.lora_rank;
-  if (lin.has_input_rotation) quant::rotate(x, lin.input_signs);
+  if (lin.rotation.input) quant::rotate(x, lin.rotation.input_signs);
   const std::vector<float> w = quant::dequantize(lin.weight);
   std::vector<float> ax(k, 0.0f), y(rows, 0.0f);
   for (uint32_t j = 0; j < k; ++j)
@@ -141,7 +141,7 @@ std::vector<float> run_linear(const model::PackedLinear& lin, std::vector<float>
       acc += double(lin.lora_scale) * half_to_float(lin.lora_b[size_t(r) * k + j]) * ax[j];
     y[r] = float(acc);
   }
-  if (lin.has_output_rotation) quant::rotate_inverse(y, lin.output_signs);
+  if (lin.rotation.output) quant::rotate_inverse(y, lin.rotation.output_signs);
   return y;
 }
 
@@ -152,17 +152,17 @@ TEST(FloatModel, EffectiveWeightFoldsRotationsAndLora) {
   SCOPED_TRACE("seed " + std::to_string(seed));
   const uint32_t rows = 768, cols = 288, rank = 8;  // the real model's w1 shape; both Hadamard-able
   const std::vector<float> w = test::random_normal(size_t(rows) * cols, seed, 0.05f);
-  model::PackedLinear lin;
+  quant::PackedLinear lin;
   lin.weight = model::pack_matrix({w.data(), rows, cols}, quant::Format::Q4, 64);
-  lin.has_input_rotation = lin.has_output_rotation = true;
-  lin.input_signs = quant::random_sign_bits(cols, seed + 1);
-  lin.output_signs = quant::random_sign_bits(rows, seed + 2);
+  lin.rotation.input = lin.rotation.output = true;
+  lin.rotation.input_signs = quant::random_sign_bits(cols, seed + 1);
+  lin.rotation.output_signs = quant::random_sign_bits(rows, seed + 2);
   lin.lora_rank = rank;
   lin.lora_scale = 0.5f;
   for (float v : test::random_normal(size_t(rank) * cols, seed + 3, 0.1f)) lin.lora_a.push_back(float_to_half(v));
   for (float v : test::random_normal(size_t(rows) * rank, seed + 4, 0.1f)) lin.lora_b.push_back(float_to_half(v));
 
-  const std::vector<float> eff = model::effective_weight(lin);
+  const std::vector<float> eff = quant::effective_weight(lin);
   for (int trial = 0; trial < 3; ++trial) {
     const std::vector<float> x = test::random_normal(cols, seed + 10 + trial);
     const std::vector<float> expected = run_linear(lin, x);

@@ -22,9 +22,9 @@ using namespace bitlens::model;
 
 namespace {
 
-PackedLinear random_lora_linear(uint32_t rows, uint32_t cols, uint32_t rank, quant::Format format, bool rotate,
+quant::PackedLinear random_lora_linear(uint32_t rows, uint32_t cols, uint32_t rank, quant::Format format, bool rotate,
                                 uint64_t seed) {
-  PackedLinear l;
+  quant::PackedLinear l;
   const std::vector<float> w = test::random_normal(size_t(rows) * cols, seed, 0.2f);
   l.weight = format == quant::Format::F32 ? quant::pack_float(w, rows, cols, format)
                                           : quant::pack(quant::quantize_rtn(w, rows, cols, 4, 32));
@@ -33,22 +33,22 @@ PackedLinear random_lora_linear(uint32_t rows, uint32_t cols, uint32_t rank, qua
   for (float v : test::random_normal(size_t(rank) * cols, seed + 1, 0.3f)) l.lora_a.push_back(float_to_half(v));
   for (float v : test::random_normal(size_t(rows) * rank, seed + 2, 0.3f)) l.lora_b.push_back(float_to_half(v));
   if (rotate && quant::hadamard_supported(cols)) {
-    l.has_input_rotation = true;
-    l.input_signs = quant::random_sign_bits(cols, seed + 3);
+    l.rotation.input = true;
+    l.rotation.input_signs = quant::random_sign_bits(cols, seed + 3);
   }
   if (rotate && quant::hadamard_supported(rows)) {
-    l.has_output_rotation = true;
-    l.output_signs = quant::random_sign_bits(rows, seed + 4);
+    l.rotation.output = true;
+    l.rotation.output_signs = quant::random_sign_bits(rows, seed + 4);
   }
   return l;
 }
 
 // The reference of one token: rotate_inverse(W_hat x' + scale B (A x')), x' = rotate(x).
-std::vector<double> reference(const PackedLinear& l, std::span<const float> x) {
+std::vector<double> reference(const quant::PackedLinear& l, std::span<const float> x) {
   const uint32_t rows = l.weight.layout.rows, cols = l.weight.layout.cols, k = l.lora_rank;
   const std::vector<float> w = quant::dequantize(l.weight);
   std::vector<float> xf(x.begin(), x.end());
-  if (l.has_input_rotation) quant::rotate(xf, l.input_signs);
+  if (l.rotation.input) quant::rotate(xf, l.rotation.input_signs);
   const std::vector<double> xr(xf.begin(), xf.end());
   std::vector<double> u(k, 0.0), y(rows, 0.0);
   for (uint32_t j = 0; j < k; ++j)
@@ -57,9 +57,9 @@ std::vector<double> reference(const PackedLinear& l, std::span<const float> x) {
     for (uint32_t c = 0; c < cols; ++c) y[r] += double(w[size_t(r) * cols + c]) * xr[c];
     for (uint32_t j = 0; j < k; ++j) y[r] += double(l.lora_scale) * half_to_float(l.lora_b[size_t(r) * k + j]) * u[j];
   }
-  if (!l.has_output_rotation) return y;
+  if (!l.rotation.output) return y;
   std::vector<float> yf(y.begin(), y.end());
-  quant::rotate_inverse(yf, l.output_signs);
+  quant::rotate_inverse(yf, l.rotation.output_signs);
   return {yf.begin(), yf.end()};
 }
 
@@ -75,8 +75,8 @@ TEST_P(GpuLora, MatchesTheCpuReference) {
   const Case c = GetParam();
   const uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
-  const PackedLinear a = random_lora_linear(c.rows_a, c.cols, c.rank, c.format, c.rotate, seed);
-  const PackedLinear b = random_lora_linear(c.rows_b, c.cols, c.rank + 1, c.format, c.rotate, seed + 10);
+  const quant::PackedLinear a = random_lora_linear(c.rows_a, c.cols, c.rank, c.format, c.rotate, seed);
+  const quant::PackedLinear b = random_lora_linear(c.rows_b, c.cols, c.rank + 1, c.format, c.rotate, seed + 10);
   const uint32_t in_stride = kernels::activation_stride(c.cols), out_stride = kernels::activation_stride(c.rows_a + c.rows_b);
   const uint32_t max_n = 7;
   vk::Buffer in(ctx(), std::max<uint64_t>(uint64_t(max_n) * in_stride * 4, gpu().caps().max_uniform_range));

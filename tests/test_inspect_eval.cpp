@@ -55,8 +55,8 @@ SessionOptions quiet() {
 SessionOptions quiet_rtn_2_or_4_bits() {
   SessionOptions o = quiet();
   o.candidates = [](uint32_t, uint32_t, const quant::Calibration*) {
-    using quant::Method, quant::RotationMode;
-    return std::vector<quant::LinearSpec>{{Method::Rtn, 2, 64, RotationMode::None},
+    using pipeline::Method, quant::RotationMode;
+    return std::vector<pipeline::LinearSpec>{{Method::Rtn, 2, 64, RotationMode::None},
                                           {Method::Rtn, 4, 64, RotationMode::None}};
   };
   return o;
@@ -222,7 +222,7 @@ TEST(InspectSession, SaveModelWritesTheChosenFormats) {
   const model::LoadedContainer c = model::read_container(path);
   EXPECT_EQ(c.model.layers[1].linear(model::Linear::W3).weight.layout.format, quant::Format::Q2);
   EXPECT_EQ(c.model.layers[0].linear(model::Linear::W1).weight.layout.format, quant::Format::Q4);
-  EXPECT_TRUE(c.model.layers[0].linear(model::Linear::Wq).has_input_rotation);
+  EXPECT_TRUE(c.model.layers[0].linear(model::Linear::Wq).rotation.input);
   EXPECT_EQ(c.model.token_embedding.layout.format, quant::Format::F32);
   EXPECT_EQ(c.metadata.recipe["layers"][7 + 6]["name"], "layers.1.w3");
   EXPECT_EQ(c.metadata.recipe["layers"][7 + 6]["bits"], 2);

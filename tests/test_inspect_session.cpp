@@ -19,8 +19,8 @@
 #include "inspect/recipe.h"
 #include "inspect/session.h"
 #include "model_fixtures.h"
-#include "quant/layer_allocation.h"
-#include "quant/recipe.h"
+#include "pipeline/layer_allocation.h"
+#include "pipeline/recipe.h"
 
 using namespace bitlens;
 using namespace bitlens::inspect;
@@ -62,8 +62,8 @@ SessionOptions quiet() {
   return o;
 }
 
-std::vector<quant::LinearSpec> specs(const Snapshot& s) {
-  std::vector<quant::LinearSpec> c;
+std::vector<pipeline::LinearSpec> specs(const Snapshot& s) {
+  std::vector<pipeline::LinearSpec> c;
   for (const auto& r : s.layers) c.push_back(r.spec);
   return c;
 }
@@ -117,7 +117,7 @@ TEST(InspectSession, OpenPublishesEveryLayerWithItsErrors) {
   EXPECT_FALSE(snap->can_undo());
   uint64_t weights = 0;
   for (const auto& r : snap->layers) {
-    EXPECT_EQ(r.spec, (quant::LinearSpec{quant::Method::Rtn, 4, 64})) << r.name;
+    EXPECT_EQ(r.spec, (pipeline::LinearSpec{pipeline::Method::Rtn, 4, 64})) << r.name;
     // 4-bit RTN of Gaussian weights: a few percent of error, never zero.
     EXPECT_GT(r.metrics.weight_error, 0.01) << r.name;
     EXPECT_LT(r.metrics.weight_error, 0.3) << r.name;
@@ -133,8 +133,8 @@ TEST(InspectSession, OpenPublishesEveryLayerWithItsErrors) {
   EXPECT_EQ(row.name, "layers.0.w1");
   const model::Matrix& w = open.model->weights.layers[0].w1;
   const quant::Calibration& cal = open.calibration->of(row.ref);
-  const auto q = quant::quantize_linear(w.span(), w.rows, w.cols, &cal, row.spec, quant::layer_seed(row.name));
-  EXPECT_EQ(row.bits, quant::stored_bits(q));
+  const auto q = pipeline::quantize_linear(w.span(), w.rows, w.cols, &cal, row.spec, pipeline::layer_seed(row.name));
+  EXPECT_EQ(row.bits, q.stored_bytes() * 8);
   const auto m = layer_metrics(w.span(), quant::effective_weight(q), w.rows, w.cols, cal);
   EXPECT_DOUBLE_EQ(row.metrics.weight_error, m.weight_error);
   EXPECT_DOUBLE_EQ(row.metrics.output_error, m.output_error);
@@ -202,7 +202,7 @@ TEST(InspectSession, SetBitsChangesThatLayerOnly) {
   const auto after = s.snapshot();
   const auto& b = before->layers[5];
   const auto& a = after->layers[5];
-  EXPECT_EQ(a.spec, (quant::LinearSpec{quant::Method::Rtn, 2, 64}));
+  EXPECT_EQ(a.spec, (pipeline::LinearSpec{pipeline::Method::Rtn, 2, 64}));
   // 2 bits instead of 4: the step is 5x larger, so every error grows by a lot.
   EXPECT_GT(a.metrics.weight_error, 3 * b.metrics.weight_error);
   EXPECT_GT(a.metrics.output_error, 3 * b.metrics.output_error);
@@ -235,12 +235,12 @@ TEST(InspectSession, SetMethodGroupAndRotation) {
   ASSERT_TRUE(s.run(parse_command("method layers.1.wk float")).ok);
   ASSERT_TRUE(s.run(parse_command("method layers.0.wo gptq")).ok);
   const auto snap = s.snapshot();
-  EXPECT_EQ(snap->layers[7 + 4].spec, (quant::LinearSpec{quant::Method::Rtn, 4, 128, quant::RotationMode::Both}));
-  EXPECT_EQ(snap->layers[7 + 1].spec.method, quant::Method::Float);  // wk: 32 x 64
+  EXPECT_EQ(snap->layers[7 + 4].spec, (pipeline::LinearSpec{pipeline::Method::Rtn, 4, 128, quant::RotationMode::Both}));
+  EXPECT_EQ(snap->layers[7 + 1].spec.method, pipeline::Method::Float);  // wk: 32 x 64
   EXPECT_EQ(snap->layers[7 + 1].spec.bits, 16u);
   EXPECT_LT(snap->layers[7 + 1].metrics.weight_error, 1e-3);  // fp16 rounding only
   EXPECT_NEAR(snap->layers[7 + 1].bpw, 16.0, 1e-9);
-  EXPECT_EQ(snap->layers[3].spec, (quant::LinearSpec{quant::Method::Gptq, 4, 64}));
+  EXPECT_EQ(snap->layers[3].spec, (pipeline::LinearSpec{pipeline::Method::Gptq, 4, 64}));
   EXPECT_EQ(snap->history.size(), 5u);
   EXPECT_EQ(snap->history.back().what, "layers.0.wo: gptq q4 g64");
 }
@@ -267,13 +267,13 @@ TEST(InspectSession, GroupsOfLayersChangeAsOneEdit) {
   ASSERT_TRUE(s.run(parse_command("method * ternary")).ok);
   snap = s.snapshot();
   for (size_t i = 0; i < snap->layers.size(); ++i) {
-    EXPECT_EQ(snap->layers[i].spec.method, quant::Method::Ternary);
+    EXPECT_EQ(snap->layers[i].spec.method, pipeline::Method::Ternary);
     EXPECT_EQ(snap->layers[i].spec.rotation, i >= 7 ? quant::RotationMode::Input : quant::RotationMode::None);
     EXPECT_LT(snap->layers[i].bpw, 2.2);  // 1.625 trit bits + 16 / 64 scale bits, and padding
   }
   EXPECT_EQ(snap->history.size(), 4u);
   ASSERT_TRUE(s.run(Undo{}).ok);
-  EXPECT_EQ(s.snapshot()->layers[0].spec.method, quant::Method::Rtn);
+  EXPECT_EQ(s.snapshot()->layers[0].spec.method, pipeline::Method::Rtn);
   // A group edit that one layer refuses changes none of them.
   expect_error(s, parse_command("bits layers.0.* 16"), "layers.0.wq: quantization spec");
 }
@@ -314,7 +314,7 @@ TEST(InspectSession, BudgetRunsTheAllocation) {
   // Every layer took one of its candidates (main's default_candidates).
   const OpenModel open = synthetic_open(1);
   for (const auto& r : b25->layers) {
-    const auto cands = quant::default_candidates(r.rows, r.cols, &open.calibration->of(r.ref));
+    const auto cands = pipeline::default_candidates(r.rows, r.cols, &open.calibration->of(r.ref));
     EXPECT_NE(std::find(cands.begin(), cands.end(), r.spec), cands.end()) << r.name << " " << r.spec.describe();
   }
   // A larger budget costs bits and buys accuracy.
@@ -368,14 +368,14 @@ TEST(InspectSession, SaveRecipe) {
   const Status st = s.run(parse_command("save-recipe " + path));
   ASSERT_TRUE(st.ok) << st.message;
   // Main's recipe format: `bitlens quantize --recipe` reproduces the session.
-  const quant::Recipe recipe = quant::load_recipe(path);
+  const pipeline::Recipe recipe = pipeline::load_recipe(path);
   const auto snap = s.snapshot();
   ASSERT_EQ(recipe.layers.size(), 14u);
-  const quant::RecipeLayer& w3 = recipe.layers[7 + 6];
+  const pipeline::RecipeLayer& w3 = recipe.layers[7 + 6];
   EXPECT_EQ(w3.name, "layers.1.w3");
-  EXPECT_EQ(w3.spec, (quant::LinearSpec{quant::Method::Rtn, 3, 64}));
+  EXPECT_EQ(w3.spec, (pipeline::LinearSpec{pipeline::Method::Rtn, 3, 64}));
   EXPECT_EQ(w3.stored_bits, snap->layers[13].bits);
-  EXPECT_EQ(recipe.layers[0].spec, (quant::LinearSpec{quant::Method::Rtn, 4, 64}));
+  EXPECT_EQ(recipe.layers[0].spec, (pipeline::LinearSpec{pipeline::Method::Rtn, 4, 64}));
   uint64_t bits = 0;
   for (const auto& r : snap->layers) bits += r.bits;
   EXPECT_EQ(recipe.stored_bits, bits);
@@ -396,7 +396,7 @@ TEST(InspectSession, ScriptLinesParse) {
   EXPECT_EQ(*b.bits, 3u);
   EXPECT_FALSE(b.group_size);
   EXPECT_FALSE(b.method);
-  EXPECT_EQ(*std::get<SetLayer>(parse_command("method layers.*.w2 gptq")).method, quant::Method::Gptq);
+  EXPECT_EQ(*std::get<SetLayer>(parse_command("method layers.*.w2 gptq")).method, pipeline::Method::Gptq);
   EXPECT_EQ(*std::get<SetLayer>(parse_command("rotate * input")).rotation, quant::RotationMode::Input);
   EXPECT_EQ(*std::get<SetLayer>(parse_command("group layers.0.wq 128")).group_size, 128u);
   EXPECT_EQ(std::get<SetBudget>(parse_command("budget 2.5")).bpw, 2.5);

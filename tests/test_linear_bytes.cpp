@@ -6,18 +6,18 @@
 #include "gpu_test.h"
 #include "model/linear_bytes.h"
 #include "model_fixtures.h"
-#include "quant/quantize_linear.h"
+#include "pipeline/quantize_linear.h"
 
 using namespace bitlens;
 
 namespace {
 
 // A rotated 2-bit layer with a LoRA correction: every field of PackedLinear in use.
-model::PackedLinear sample_linear(uint64_t seed) {
+quant::PackedLinear sample_linear(uint64_t seed) {
   const uint32_t rows = 96, cols = 128;
   const std::vector<float> w = test::random_normal(size_t(rows) * cols, seed);
-  quant::LinearSpec spec{quant::Method::Rtn, 2, 64, quant::RotationMode::Both};
-  model::PackedLinear l = quant::to_packed_linear(quant::quantize_linear(w, rows, cols, nullptr, spec, seed));
+  pipeline::LinearSpec spec{pipeline::Method::Rtn, 2, 64, quant::RotationMode::Both};
+  quant::PackedLinear l = pipeline::quantize_linear(w, rows, cols, nullptr, spec, seed);
   l.lora_rank = 2;
   l.lora_scale = 0.5f;
   for (uint32_t i = 0; i < l.lora_rank * cols; ++i) l.lora_a.push_back(uint16_t(seed + i * 7));
@@ -28,16 +28,16 @@ model::PackedLinear sample_linear(uint64_t seed) {
 }  // namespace
 
 TEST(LinearBytes, RoundTripsEveryField) {
-  const model::PackedLinear l = sample_linear(test::fresh_seed());
-  ASSERT_TRUE(l.has_input_rotation && l.has_output_rotation);
-  const model::PackedLinear back = model::linear_from_bytes(model::linear_to_bytes(l), "piece");
+  const quant::PackedLinear l = sample_linear(test::fresh_seed());
+  ASSERT_TRUE(l.rotation.input && l.rotation.output);
+  const quant::PackedLinear back = model::linear_from_bytes(model::linear_to_bytes(l), "piece");
   EXPECT_EQ(back.weight.layout.format, l.weight.layout.format);
   EXPECT_EQ(back.weight.layout.rows, l.weight.layout.rows);
   EXPECT_EQ(back.weight.layout.cols, l.weight.layout.cols);
   EXPECT_EQ(back.weight.layout.group_size, l.weight.layout.group_size);
   EXPECT_EQ(back.weight.words, l.weight.words);
-  EXPECT_EQ(back.input_signs, l.input_signs);
-  EXPECT_EQ(back.output_signs, l.output_signs);
+  EXPECT_EQ(back.rotation.input_signs, l.rotation.input_signs);
+  EXPECT_EQ(back.rotation.output_signs, l.rotation.output_signs);
   EXPECT_EQ(back.lora_rank, l.lora_rank);
   EXPECT_EQ(back.lora_scale, l.lora_scale);
   EXPECT_EQ(back.lora_a, l.lora_a);

@@ -9,13 +9,14 @@
 #include "gpu_test.h"
 #include "model/container.h"
 #include "quant/lowbit.h"
-#include "quant/model_quant.h"
+#include "pipeline/model_quant.h"
 #include "quant/ptq161_quant.h"
 #include "quant/slim_quant.h"
 #include "synthetic_model.h"
 
 using namespace bitlens;
 using namespace bitlens::quant;
+using namespace bitlens::pipeline;
 
 TEST(LowBitContainer, RoundTripIsBitExact) {
   const uint64_t seed = test::fresh_seed();
@@ -51,8 +52,8 @@ TEST(LowBitContainer, RoundTripIsBitExact) {
       EXPECT_EQ(a.weight.layout.group_size, b.weight.layout.group_size);
       EXPECT_EQ(a.weight.layout.aux, b.weight.layout.aux);
       EXPECT_EQ(a.weight.words, b.weight.words) << a.weight.layout.describe();
-      EXPECT_EQ(a.input_signs, b.input_signs);
-      EXPECT_EQ(a.output_signs, b.output_signs);
+      EXPECT_EQ(a.rotation.input_signs, b.rotation.input_signs);
+      EXPECT_EQ(a.rotation.output_signs, b.rotation.output_signs);
       EXPECT_EQ(dequantize(a.weight), dequantize(b.weight));
     }
 }

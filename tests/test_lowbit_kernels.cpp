@@ -52,7 +52,9 @@ std::vector<Case> all_cases() {
                                                   {288, 288}, {768, 288}, {288, 768}, {40, 4096}};
   std::vector<Case> cases;
   for (auto strategy : {Strategy::TilePerInvocation, Strategy::TilePerSubgroup})
-    for (Format f : {Format::Mixed, Format::Ptq161, Format::Ternary, Format::TritPlane}) {
+    for (const FormatInfo& info : all_formats()) {
+      if (info.kind != FormatKind::LowBit) continue;
+      const Format f = info.format;
       const std::vector<uint32_t> groups =
           f == Format::Ptq161 ? std::vector<uint32_t>{0, 20, 50} : supported_group_sizes();
       for (uint32_t g : groups)
@@ -99,7 +101,7 @@ Reference make_reference(const Case& c, uint64_t seed) {
         const size_t i = size_t(r) * c.cols + k, g = size_t(r) * m.groups() + k / c.group;
         ref.terms[i] = h(m.a1[g]) * std::abs(m.t1[i]) + h(m.a2[g]) * std::abs(m.t2[i]);
       }
-  } else {
+  } else if (c.format == Format::Ptq161) {
     Ptq161Options o;
     o.salient_fraction = c.group / 100.0;
     const auto magnitude = test::random_normal(c.cols, seed + 7);
@@ -117,6 +119,8 @@ Reference make_reference(const Case& c, uint64_t seed) {
           ref.terms[i] = h(m.sscale[r]) * float((q & 1u) + 2 * (q >> 1)) + h(m.soffset[r]);
         }
       }
+  } else {
+    throw Error(std::string("no scalar reference for the low-bit format ") + format_info(c.format).name);
   }
   return ref;
 }

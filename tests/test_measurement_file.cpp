@@ -6,10 +6,12 @@
 #include "calib_data.h"
 #include "gpu_test.h"
 #include "model_fixtures.h"
-#include "quant/measurement_file.h"
+#include "pipeline/measurement_file.h"
+#include "pipeline/model_quant.h"
 
 using namespace bitlens;
 using namespace bitlens::quant;
+using namespace bitlens::pipeline;
 
 TEST(MeasurementFile, RoundTripsAndAllocatesTheSame) {
   const uint64_t seed = test::fresh_seed();

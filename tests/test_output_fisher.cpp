@@ -11,8 +11,9 @@
 #include "common/error.h"
 #include "gpu_test.h"
 #include "model/cpu_ops.h"
+#include "pipeline/model_quant.h"
 #include "quant/calibration.h"
-#include "quant/layer_allocation.h"
+#include "pipeline/layer_allocation.h"
 #include "synthetic_model.h"
 #include "train/lm_gradient.h"
 #include "train/output_fisher.h"
@@ -101,7 +102,7 @@ TEST(FisherWeightedError, IsHalfTheFisherWeightedOutputMeanSquare) {
   const uint32_t rows = 24, cols = 64;
   const size_t tokens = 300;
   const std::vector<float> x = test::correlated_inputs(tokens, cols, seed);
-  const quant::Calibration cal = quant::calibration_from(test::stats_of(x, cols));
+  const quant::Calibration cal = pipeline::calibration_from(test::stats_of(x, cols));
   const std::vector<float> w = test::random_normal(size_t(rows) * cols, seed + 1, 0.05f),
                            e = test::random_normal(size_t(rows) * cols, seed + 2, 0.01f);
   std::vector<float> w_hat(w.size()), fisher = test::random_normal(rows, seed + 3);
@@ -117,10 +118,10 @@ TEST(FisherWeightedError, IsHalfTheFisherWeightedOutputMeanSquare) {
     }
     want += 0.5 * fisher[i] * ms / double(tokens);
   }
-  EXPECT_NEAR(quant::layer_error(w, w_hat, rows, cols, &cal, fisher), want, 1e-6 * want);
+  EXPECT_NEAR(pipeline::layer_error(w, w_hat, rows, cols, &cal, fisher), want, 1e-6 * want);
   const quant::Calibration no_hessian{cols, {}, cal.mean_square, {}, 0};
-  EXPECT_THROW(quant::layer_error(w, w_hat, rows, cols, &no_hessian, fisher), Error);
-  EXPECT_THROW(quant::layer_error(w, w_hat, rows, cols, &cal, std::span<const float>(fisher).first(rows - 1)), Error);
+  EXPECT_THROW(pipeline::layer_error(w, w_hat, rows, cols, &no_hessian, fisher), Error);
+  EXPECT_THROW(pipeline::layer_error(w, w_hat, rows, cols, &cal, std::span<const float>(fisher).first(rows - 1)), Error);
 }
 
 // Two identical layers, one 100x more sensitive by its Fisher: its errors are 100x larger, and with
@@ -129,17 +130,17 @@ TEST(FisherWeightedError, MovesBitsToTheSensitiveLayer) {
   const uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
   const uint32_t rows = 32, cols = 128;
-  const quant::Calibration cal = quant::calibration_from(test::stats_of(test::correlated_inputs(512, cols, seed), cols));
+  const quant::Calibration cal = pipeline::calibration_from(test::stats_of(test::correlated_inputs(512, cols, seed), cols));
   const std::vector<float> w = test::random_normal(size_t(rows) * cols, seed + 1, 0.05f);
   const std::vector<float> low(rows, 1.0f), high(rows, 100.0f);
-  const std::vector<quant::LinearSpec> specs = {{quant::Method::Gptq, 2, 64}, {quant::Method::Gptq, 4, 64}};
-  const std::vector<quant::LayerMeasurement> meas = {
-      quant::measure_layer("layers.0.wq", w, rows, cols, &cal, specs, low),
-      quant::measure_layer("layers.1.wq", w, rows, cols, &cal, specs, high)};
+  const std::vector<pipeline::LinearSpec> specs = {{pipeline::Method::Gptq, 2, 64}, {pipeline::Method::Gptq, 4, 64}};
+  const std::vector<pipeline::LayerMeasurement> meas = {
+      pipeline::measure_layer("layers.0.wq", w, rows, cols, &cal, specs, low),
+      pipeline::measure_layer("layers.1.wq", w, rows, cols, &cal, specs, high)};
   EXPECT_NEAR(meas[1].errors[0], 100.0 * meas[0].errors[0], 1e-9 * meas[1].errors[0]);
   // Room for one layer at 4 bits: it must be the sensitive one.
   const double bpw = double(meas[0].bits[0] + meas[0].bits[1]) / double(2 * meas[0].weights);
-  const quant::Recipe r = quant::allocate_recipe(meas, bpw);
+  const pipeline::Recipe r = pipeline::allocate_recipe(meas, bpw);
   EXPECT_EQ(r.layers[0].spec.bits, 2u);
   EXPECT_EQ(r.layers[1].spec.bits, 4u);
 }

@@ -13,7 +13,7 @@
 #include "gpu_test.h"
 #include "model/container.h"
 #include "model_fixtures.h"
-#include "quant/recipe.h"
+#include "pipeline/recipe.h"
 
 using namespace bitlens;
 
@@ -42,9 +42,9 @@ TEST(QuantizeCli, Gptq4BitModelRoundTripsAndStaysClose) {
   // Two windows of Moby Dick: a 4-bit GPTQ model agrees with fp32 on most next tokens.
   EXPECT_LT(j["eval"]["mean_kl"].get<double>(), 0.5);
   EXPECT_GT(j["eval"]["top1_agreement"].get<double>(), 0.5);
-  const quant::Recipe rec = quant::load_recipe(recipe);
+  const pipeline::Recipe rec = pipeline::load_recipe(recipe);
   ASSERT_EQ(rec.layers.size(), 42u);
-  EXPECT_EQ(rec.layers[0].spec, (quant::LinearSpec{quant::Method::Gptq, 4, 64}));
+  EXPECT_EQ(rec.layers[0].spec, (pipeline::LinearSpec{pipeline::Method::Gptq, 4, 64}));
   const model::LoadedContainer c = model::read_container(out);
   EXPECT_EQ(c.metadata.recipe["layers"].size(), 42u);
   uint64_t bits = 0;

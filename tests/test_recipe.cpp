@@ -11,10 +11,11 @@
 #include "common/error.h"
 #include "common/file_io.h"
 #include "gpu_test.h"
-#include "quant/model_quant.h"
+#include "pipeline/model_quant.h"
 
 using namespace bitlens;
 using namespace bitlens::quant;
+using namespace bitlens::pipeline;
 
 namespace {
 

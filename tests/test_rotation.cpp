@@ -8,13 +8,15 @@
 #include "calib_data.h"
 #include "common/error.h"
 #include "gpu_test.h"
+#include "pipeline/model_quant.h"
 #include "quant/hadamard.h"
 #include "quant/metrics.h"
-#include "quant/quantize_linear.h"
+#include "pipeline/quantize_linear.h"
 #include "quant/rotation.h"
 
 using namespace bitlens;
 using namespace bitlens::quant;
+using namespace bitlens::pipeline;
 
 TEST(Rotation, RoundTripAndForwardIdentity) {
   const uint64_t seed = test::fresh_seed();
@@ -57,17 +59,16 @@ TEST(Rotation, FlattensOutliersAndHelpsLowBitQuantization) {
   EXPECT_LT(kurtosis(w_rot), 4.0);  // close to a Gaussian's 3
   // 3-bit RTN: the effective weight of the rotated layer approximates W better than plain RTN.
   LinearSpec spec{Method::Rtn, 3, 64};
-  const QuantizedLinear plain = quantize_linear(w, rows, cols, nullptr, spec, 0);
+  const PackedLinear plain = quantize_linear(w, rows, cols, nullptr, spec, 0);
   spec.rotation = RotationMode::Both;
-  const QuantizedLinear rot = quantize_linear(w, rows, cols, nullptr, spec, seed + 1);
+  const PackedLinear rot = quantize_linear(w, rows, cols, nullptr, spec, seed + 1);
   EXPECT_EQ(rot.rotation.input_signs, r.input_signs);
   const double e_plain = weighted_error(w, effective_weight(plain), rows, cols);
   const double e_rot = weighted_error(w, effective_weight(rot), rows, cols);
   EXPECT_LT(e_rot, 0.5 * e_plain);
-  // The runtime form carries the signs and counts them.
-  const model::PackedLinear pl = to_packed_linear(rot);
-  EXPECT_TRUE(pl.has_input_rotation && pl.has_output_rotation);
-  EXPECT_EQ(stored_bits(rot), stored_bits(plain) + 32 * (cols / 32 + rows / 32));
+  // The layer carries the signs and counts them.
+  EXPECT_TRUE(rot.rotation.input && rot.rotation.output);
+  EXPECT_EQ(rot.stored_bytes() * 8, plain.stored_bytes() * 8 + 32 * (cols / 32 + rows / 32));
 }
 
 TEST(Rotation, HessianOfRotatedInputsAndInvariantOutputError) {
@@ -86,7 +87,7 @@ TEST(Rotation, HessianOfRotatedInputsAndInvariantOutputError) {
   for (uint32_t j = 0; j < cols; ++j) EXPECT_NEAR(rc.mean_square[j], 0.5 * hx[size_t(j) * cols + j], 1e-5 * scale);
   // GPTQ in the rotated basis: its output error measured in either basis agrees.
   const auto w = test::random_normal(size_t(rows) * cols, seed + 3, 0.05f);
-  const QuantizedLinear q = quantize_linear(w, rows, cols, &cal, {Method::Gptq, 2, 32, RotationMode::Input}, seed + 2);
+  const PackedLinear q = quantize_linear(w, rows, cols, &cal, {Method::Gptq, 2, 32, RotationMode::Input}, seed + 2);
   const double e_orig = output_error(w, effective_weight(q), rows, cols, cal.hessian);
   const double e_rot = output_error(rotate_weight(w, rows, cols, q.rotation), dequantize(q.weight), rows, cols, rc.hessian);
   EXPECT_NEAR(e_orig, e_rot, 1e-3 * e_orig);

@@ -78,7 +78,7 @@ TEST(Apiq, LossFallsAndTheTrainedBlockBeatsRoundToNearest) {
     for (uint32_t i = 0; i < model::kLinearsPerLayer; ++i) {
       const model::Matrix& mat = m.weights.layers[0].linear(Linear(i));
       wr[i] = quant::dequantize(quant::quantize_rtn(mat.span(), mat.rows, mat.cols, 2, 64));
-      wa[i] = model::effective_weight(r.model.layers[0].linear(Linear(i)));
+      wa[i] = quant::effective_weight(r.model.layers[0].linear(Linear(i)));
       rtn.linear[i] = wr[i].data();
       apiq.linear[i] = wa[i].data();
     }
@@ -128,7 +128,7 @@ TEST(Apiq, TrainingIsDeterministicForASeed) {
   const ApiqResult c = apiq_quantize(m, tokens, m.config.seq_len, o, &sal);
   for (size_t l = 0; l < m.config.n_layers; ++l)
     for (uint32_t i = 0; i < model::kLinearsPerLayer; ++i) {
-      const model::PackedLinear &pa = a.model.layers[l].linears[i], &pb = b.model.layers[l].linears[i];
+      const quant::PackedLinear &pa = a.model.layers[l].linears[i], &pb = b.model.layers[l].linears[i];
       EXPECT_EQ(pa.weight.words, pb.weight.words);
       EXPECT_EQ(pa.lora_a, pb.lora_a);
       EXPECT_EQ(pa.lora_b, pb.lora_b);
@@ -178,8 +178,8 @@ TEST(Apiq, SaliencyRegularizerPullsSalientWeightsTowardFullPrecision) {
     for (uint32_t i = 0; i < model::kLinearsPerLayer; ++i)
       for (float v : sal.at(0, Linear(i))) sum_g += v, ++n;
     for (uint32_t i = 0; i < model::kLinearsPerLayer; ++i) {
-      const model::PackedLinear& p = r.model.layers[0].linears[i];
-      const auto x = after_lora ? model::effective_weight(p) : quant::dequantize(p.weight);
+      const quant::PackedLinear& p = r.model.layers[0].linears[i];
+      const auto x = after_lora ? quant::effective_weight(p) : quant::dequantize(p.weight);
       const auto w = m.weights.layers[0].linear(Linear(i)).span();
       const auto& g = sal.at(0, Linear(i));
       for (size_t j = 0; j < x.size(); ++j) sum += g[j] * double(n) / sum_g * (x[j] - w[j]) * (x[j] - w[j]);

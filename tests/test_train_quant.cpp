@@ -181,7 +181,7 @@ TEST(LoraLinear, PackedLayerHoldsWhatTheRuntimeComputes) {
   lin.lora_b() = test::random_normal(out * 4, seed + 1, 0.02f);
   lin.clip_hi() = random_logits(lin.clip_hi().size(), seed + 2);
   lin.build();
-  const model::PackedLinear p = lin.pack();
+  const quant::PackedLinear p = lin.pack();
   ASSERT_EQ(p.lora_rank, 4u);
   ASSERT_EQ(p.lora_a.size(), 4 * in);
   ASSERT_EQ(p.lora_b.size(), out * 4);
@@ -189,7 +189,7 @@ TEST(LoraLinear, PackedLayerHoldsWhatTheRuntimeComputes) {
   EXPECT_EQ(p.stored_bytes(), (p.weight.layout.code_words() + p.weight.layout.param_words()) * 4 + (4 * in + out * 4) * 2 + 4);
   // The runtime's weight (codes + scale * B16 A16) is W_eff up to the fp16 rounding of A and B.
   const float* eff = lin.effective();
-  const auto rw = model::effective_weight(p);
+  const auto rw = quant::effective_weight(p);
   for (size_t o = 0; o < out; ++o)
     for (size_t i = 0; i < in; ++i) {
       double magnitude = 0.0;  // scale * sum_k |b_ok a_ki|: what fp16 rounding of A and B can shift

@@ -116,16 +116,16 @@ std::string case_name(const ::testing::TestParamInfo<Case>& info) {
 void add_rotations(PackedModel& m, uint64_t seed) {
   for (auto& layer : m.layers)
     for (uint32_t i = 0; i < kLinearsPerLayer; ++i) {
-      PackedLinear& l = layer.linears[i];
+      quant::PackedLinear& l = layer.linears[i];
       const uint32_t in = l.weight.layout.cols, out = l.weight.layout.rows;
       const uint64_t in_seed = (Linear(i) == Linear::Wk ? uint64_t(Linear::Wq) : i) + seed;
       if (quant::hadamard_supported(in)) {
-        l.has_input_rotation = true;
-        l.input_signs = quant::random_sign_bits(in, in_seed);
+        l.rotation.input = true;
+        l.rotation.input_signs = quant::random_sign_bits(in, in_seed);
       }
       if (quant::hadamard_supported(out) && Linear(i) != Linear::W3) {
-        l.has_output_rotation = true;
-        l.output_signs = quant::random_sign_bits(out, seed * 31 + i);
+        l.rotation.output = true;
+        l.rotation.output_signs = quant::random_sign_bits(out, seed * 31 + i);
       }
     }
 }
@@ -134,7 +134,7 @@ void add_rotations(PackedModel& m, uint64_t seed) {
 void add_lora(PackedModel& m, uint64_t seed) {
   for (size_t i = 0; i < m.layers.size(); ++i)
     for (uint32_t k = 0; k < kLinearsPerLayer; ++k) {
-      PackedLinear& l = m.layers[i].linears[k];
+      quant::PackedLinear& l = m.layers[i].linears[k];
       const uint32_t rank = 1 + uint32_t(i + k) % 5, in = l.weight.layout.cols, out = l.weight.layout.rows;
       const uint64_t s = seed + 100 * (i * kLinearsPerLayer + k);
       l.lora_rank = rank;
@@ -351,7 +351,7 @@ TEST_F(VulkanForwardRotated, FusedDecodeRotatesInputsInsideTheMatVecs) {
     // The same model with output rotations only: its rotate ops are the output rotations.
     PackedModel outputs_only = m;
     for (auto& layer : outputs_only.layers)
-      for (PackedLinear& l : layer.linears) l.has_input_rotation = false;
+      for (quant::PackedLinear& l : layer.linears) l.rotation.input = false;
     std::map<std::string, kernels::OpTime> fused, separate, output_ops;
     run(true, &fused, m);
     run(false, &separate, m);

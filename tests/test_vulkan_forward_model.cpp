@@ -23,7 +23,7 @@
 #include "model/model_loader.h"
 #include "model/vulkan_forward.h"
 #include "model_fixtures.h"
-#include "quant/model_quant.h"
+#include "pipeline/model_quant.h"
 
 using namespace bitlens;
 using namespace bitlens::model;
@@ -110,12 +110,12 @@ TEST_F(VulkanForwardModel, WindowLogitsMatchCpuEveryLowBitFormatFromContainer) {
   const Model& m = stories15m();
   // Synthetic calibration inputs of the right widths: the test is about the kernels, not quality.
   const uint32_t dim = m.config.dim, hidden = m.config.hidden_dim;
-  const quant::Calibration cd = quant::calibration_from(test::stats_of(test::correlated_inputs(512, dim, seed), dim));
+  const quant::Calibration cd = pipeline::calibration_from(test::stats_of(test::correlated_inputs(512, dim, seed), dim));
   const quant::Calibration ch =
-      quant::calibration_from(test::stats_of(test::correlated_inputs(512, hidden, seed + 1), hidden));
-  const quant::CalibrationLookup cal = [&](const std::string& name) { return name.ends_with("w2") ? &ch : &cd; };
-  using quant::Method, quant::RotationMode;
-  const quant::LinearSpec specs[] = {{Method::Slim, 2, 64},
+      pipeline::calibration_from(test::stats_of(test::correlated_inputs(512, hidden, seed + 1), hidden));
+  const pipeline::CalibrationLookup cal = [&](const std::string& name) { return name.ends_with("w2") ? &ch : &cd; };
+  using pipeline::Method, quant::RotationMode;
+  const pipeline::LinearSpec specs[] = {{Method::Slim, 2, 64},
                                      {Method::Ptq161, 1, 0, RotationMode::Both, 0.2},
                                      {Method::Ternary, 2, 64, RotationMode::Input},
                                      {Method::TritPlane, 4, 128},
@@ -123,12 +123,12 @@ TEST_F(VulkanForwardModel, WindowLogitsMatchCpuEveryLowBitFormatFromContainer) {
                                      {Method::Clip, 2, 64},
                                      {Method::Ptq161, 1, 0, RotationMode::None, 0.1},
                                      {Method::Slim, 3, 128, RotationMode::Both}};
-  quant::Recipe r;
+  pipeline::Recipe r;
   for (uint32_t i = 0; i < m.config.n_layers; ++i)
     for (uint32_t k = 0; k < kLinearsPerLayer; ++k)
-      r.layers.push_back({quant::linear_layer_name(i, Linear(k)), specs[(i * kLinearsPerLayer + k + seed) % 8]});
+      r.layers.push_back({pipeline::linear_layer_name(i, Linear(k)), specs[(i * kLinearsPerLayer + k + seed) % 8]});
   const test::TempDir dir;
-  write_container(dir.file("lowbit.blq"), quant::quantize_model(m, r, cal, {quant::Format::F32, 64, quant::Format::Q8, 64}));
+  write_container(dir.file("lowbit.blq"), pipeline::quantize_model(m, r, cal, {quant::Format::F32, 64, quant::Format::Q8, 64}));
   expect_window_close(read_container(dir.file("lowbit.blq")).model, 1e-3);
 }
 

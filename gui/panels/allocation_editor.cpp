@@ -14,25 +14,10 @@ namespace bitlens::gui {
 
 namespace {
 
-constexpr quant::Method kMethods[] = {quant::Method::Rtn,     quant::Method::Clip,      quant::Method::Gptq,
-                                      quant::Method::GptqClip, quant::Method::Slim,      quant::Method::Ptq161,
-                                      quant::Method::Ternary,  quant::Method::TritPlane, quant::Method::Float};
-
-std::vector<uint32_t> bit_choices(quant::Method m) {
-  switch (m) {
-    case quant::Method::Float: return {16, 32};
-    case quant::Method::Slim: return {2, 3};
-    case quant::Method::Ptq161:
-    case quant::Method::Ternary:
-    case quant::Method::TritPlane: return {};
-    default: return {2, 3, 4, 8};
-  }
-}
-
 void layer_controls(const inspect::Snapshot& s, UiState& ui, const CommandSink& send) {
   if (s.selected < 0) return;
   const inspect::LayerRow& r = s.layers[size_t(s.selected)];
-  const quant::LinearSpec& spec = r.spec;
+  const pipeline::LinearSpec& spec = r.spec;
   text_elided(text_printf("%s  %ux%u  %s  %.3f bpw", r.name.c_str(), r.rows, r.cols, spec.describe().c_str(), r.bpw),
               &ImGui::GetStyle().Colors[ImGuiCol_Text]);
   const char* scopes[] = {"this layer", "this linear, every block", "this block", "every layer"};
@@ -40,14 +25,14 @@ void layer_controls(const inspect::Snapshot& s, UiState& ui, const CommandSink& 
   ImGui::Combo("apply to", &ui.edit_scope, scopes, 4);
   const std::string target = edit_target(r, ui.edit_scope);
   ImGui::SetNextItemWidth(95);
-  if (ImGui::BeginCombo("method", quant::method_name(spec.method))) {
-    for (quant::Method m : kMethods)
-      if (ImGui::Selectable(quant::method_name(m), m == spec.method))
-        send(inspect::SetLayer{.layer = target, .method = m});
+  if (ImGui::BeginCombo("method", pipeline::method_name(spec.method))) {
+    for (const pipeline::MethodInfo& m : pipeline::all_methods())
+      if (ImGui::Selectable(m.name, m.method == spec.method)) send(inspect::SetLayer{.layer = target, .method = m.method});
     ImGui::EndCombo();
   }
   ImGui::SameLine();
-  const std::vector<uint32_t> bits = bit_choices(spec.method);
+  const pipeline::MethodInfo& method = pipeline::method_info(spec.method);
+  const std::vector<uint32_t> bits = method.fixed_bits ? std::vector<uint32_t>{} : method.bits;
   ImGui::BeginDisabled(bits.empty());
   ImGui::SetNextItemWidth(50);
   if (ImGui::BeginCombo("bits", bits.empty() ? "-" : std::to_string(spec.bits).c_str())) {
@@ -56,7 +41,7 @@ void layer_controls(const inspect::Snapshot& s, UiState& ui, const CommandSink& 
     ImGui::EndCombo();
   }
   ImGui::EndDisabled();
-  const bool grouped = spec.method != quant::Method::Float && spec.method != quant::Method::Ptq161;
+  const bool grouped = method.grouped;
   ImGui::BeginDisabled(!grouped);
   ImGui::SetNextItemWidth(60);
   if (ImGui::BeginCombo("group", grouped ? std::to_string(spec.group_size).c_str() : "-")) {

@@ -26,8 +26,8 @@ double sort_key(const inspect::LayerRow& r, int column) {
 }
 
 // LinearSpec::describe() with the rotation shortened to fit the table: "rtn q3 g128 rot".
-std::string short_spec(const quant::LinearSpec& spec) {
-  quant::LinearSpec plain = spec;
+std::string short_spec(const pipeline::LinearSpec& spec) {
+  pipeline::LinearSpec plain = spec;
   plain.rotation = quant::RotationMode::None;
   const char* rot[] = {"", " rot-in", " rot"};
   return plain.describe() + rot[uint32_t(spec.rotation)];

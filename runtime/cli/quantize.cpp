@@ -28,8 +28,8 @@
 #include "model/cpu_forward.h"
 #include "model/float_model.h"
 #include "model/model_loader.h"
-#include "quant/measurement_file.h"
-#include "quant/model_quant.h"
+#include "pipeline/measurement_file.h"
+#include "pipeline/model_quant.h"
 #include "train/output_fisher.h"
 
 namespace bitlens::cli {
@@ -100,32 +100,32 @@ train::OutputFisher fisher(const QuantizeOptions& o, const model::Model& m, cons
 // The candidates of --candidates: every default one, or those of the listed methods; for ApiQ the
 // unrotated GPTQ ones (the training starts from a plain group format). Errors are weighted by the
 // output Fisher with --objective fisher.
-std::vector<quant::LayerMeasurement> measure(const QuantizeOptions& o, const model::Model& m,
+std::vector<pipeline::LayerMeasurement> measure(const QuantizeOptions& o, const model::Model& m,
                                              const std::vector<std::vector<uint32_t>>& seqs,
-                                             const quant::CalibrationLookup& cal, QuantizeCheckpoint& ck) {
+                                             const pipeline::CalibrationLookup& cal, QuantizeCheckpoint& ck) {
   std::optional<train::OutputFisher> f;  // made when the first layer is measured, not when all are kept
-  std::vector<quant::Method> keep;
+  std::vector<pipeline::Method> keep;
   const bool apiq = is_apiq_method(o.method);
-  if (apiq) keep = {quant::Method::Gptq};
+  if (apiq) keep = {pipeline::Method::Gptq};
   else if (o.candidates != "all") {
     std::stringstream ss(o.candidates);
-    for (std::string name; std::getline(ss, name, ',');) keep.push_back(quant::parse_method(name));
+    for (std::string name; std::getline(ss, name, ',');) keep.push_back(pipeline::parse_method(name));
   }
   ProgressBar bar("measuring candidates");
-  std::vector<quant::LayerMeasurement> out;
+  std::vector<pipeline::LayerMeasurement> out;
   for (uint32_t i = 0; i < m.weights.layers.size(); ++i)
     for (uint32_t k = 0; k < model::kLinearsPerLayer; ++k) {
-      const std::string name = quant::linear_layer_name(i, model::Linear(k));
+      const std::string name = pipeline::linear_layer_name(i, model::Linear(k));
       const model::Matrix& w = m.weights.layers[i].linear(model::Linear(k));
-      std::vector<quant::LinearSpec> specs;
-      for (const auto& s : quant::default_candidates(w.rows, w.cols, cal(name)))
-        if (apiq ? s.method == quant::Method::Gptq && s.rotation == quant::RotationMode::None
-                 : keep.empty() || std::find(keep.begin(), keep.end(), s.method) != keep.end() || s.method == quant::Method::Float)
+      std::vector<pipeline::LinearSpec> specs;
+      for (const auto& s : pipeline::default_candidates(w.rows, w.cols, cal(name)))
+        if (apiq ? s.method == pipeline::Method::Gptq && s.rotation == quant::RotationMode::None
+                 : keep.empty() || std::find(keep.begin(), keep.end(), s.method) != keep.end() || s.method == pipeline::Method::Float)
           specs.push_back(s);
       out.push_back(ck.measurement(name, [&] {
         if (o.objective == "fisher" && !f) f = fisher(o, m, seqs, ck);
         const std::span<const float> weight = f ? f->at(i, model::Linear(k)) : std::span<const float>{};
-        return quant::measure_layer(name, w.span(), w.rows, w.cols, cal(name), specs, weight);
+        return pipeline::measure_layer(name, w.span(), w.rows, w.cols, cal(name), specs, weight);
       }));
       bar.update(out.size(), m.weights.layers.size() * model::kLinearsPerLayer);
     }
@@ -133,48 +133,48 @@ std::vector<quant::LayerMeasurement> measure(const QuantizeOptions& o, const mod
 }
 
 // The spec of --method, --bits, --group, --rotation, --salient (checked before any work).
-quant::LinearSpec uniform_spec(const QuantizeOptions& o) {
-  const quant::LinearSpec spec{quant::parse_method(o.method), o.bits, o.group, quant::parse_rotation_mode(o.rotation),
+pipeline::LinearSpec uniform_spec(const QuantizeOptions& o) {
+  const pipeline::LinearSpec spec{pipeline::parse_method(o.method), o.bits, o.group, quant::parse_rotation_mode(o.rotation),
                                o.salient};
-  quant::validate(spec);
+  pipeline::validate(spec);
   return spec;
 }
 
 // measure(), or the measurements of --measurements FILE when it exists (taken with the same
 // calibration, candidates and objective), else measure() saved there.
-std::vector<quant::LayerMeasurement> measurements(const QuantizeOptions& o, const model::Model& m,
+std::vector<pipeline::LayerMeasurement> measurements(const QuantizeOptions& o, const model::Model& m,
                                                   const std::vector<std::vector<uint32_t>>& seqs,
-                                                  const quant::CalibrationLookup& cal, const std::string& calibration,
+                                                  const pipeline::CalibrationLookup& cal, const std::string& calibration,
                                                   QuantizeCheckpoint& ck) {
   std::string key = calibration + "; candidates " + (is_apiq_method(o.method) ? "apiq" : o.candidates) + "; objective " +
                     o.objective;
   if (o.objective == "fisher") key += " over " + std::to_string(o.fisher_tokens) + " tokens";
   if (o.measurements.empty()) return measure(o, m, seqs, cal, ck);
   if (file_exists(o.measurements)) {
-    quant::MeasurementFile f = quant::load_measurements(o.measurements);
+    pipeline::MeasurementFile f = pipeline::load_measurements(o.measurements);
     if (f.calibration != key)
       throw FileError(o.measurements, "measured with '" + f.calibration + "', not with '" + key + "'");
     return std::move(f.layers);
   }
-  quant::MeasurementFile f{key, measure(o, m, seqs, cal, ck)};
-  quant::save_measurements(o.measurements, f);
+  pipeline::MeasurementFile f{key, measure(o, m, seqs, cal, ck)};
+  pipeline::save_measurements(o.measurements, f);
   return std::move(f.layers);
 }
 
-quant::Recipe choose_recipe(const QuantizeOptions& o, const quant::Recipe& hand, const model::Model& m,
-                            const std::vector<std::vector<uint32_t>>& seqs, const quant::CalibrationLookup& cal,
+pipeline::Recipe choose_recipe(const QuantizeOptions& o, const pipeline::Recipe& hand, const model::Model& m,
+                            const std::vector<std::vector<uint32_t>>& seqs, const pipeline::CalibrationLookup& cal,
                             const std::string& calibration, QuantizeCheckpoint& ck) {
   if (o.target_bpw > 0.0 && is_apiq_method(o.method)) {
     const double lora = lora_bpw(m.config, o.apiq.rank);
     if (o.target_bpw <= lora) throw Error("--target-bpw does not cover the LoRA factors of rank " + std::to_string(o.apiq.rank));
-    return quant::allocate_recipe(measurements(o, m, seqs, cal, calibration, ck), o.target_bpw - lora, &hand);
+    return pipeline::allocate_recipe(measurements(o, m, seqs, cal, calibration, ck), o.target_bpw - lora, &hand);
   }
-  if (o.target_bpw > 0.0) return quant::allocate_recipe(measurements(o, m, seqs, cal, calibration, ck), o.target_bpw, &hand);
+  if (o.target_bpw > 0.0) return pipeline::allocate_recipe(measurements(o, m, seqs, cal, calibration, ck), o.target_bpw, &hand);
   if (!o.recipe.empty()) return hand;
-  const quant::LinearSpec spec = uniform_spec(o);
-  quant::Recipe r;
+  const pipeline::LinearSpec spec = uniform_spec(o);
+  pipeline::Recipe r;
   for (uint32_t i = 0; i < m.weights.layers.size(); ++i)
-    for (uint32_t k = 0; k < model::kLinearsPerLayer; ++k) r.layers.push_back({quant::linear_layer_name(i, model::Linear(k)), spec});
+    for (uint32_t k = 0; k < model::kLinearsPerLayer; ++k) r.layers.push_back({pipeline::linear_layer_name(i, model::Linear(k)), spec});
   return r;
 }
 
@@ -201,14 +201,14 @@ void evaluate(const QuantizeOptions& o, const LoadedModel& lm, const model::Pack
 }
 
 // Bits and group size of every linear from a recipe of group-format specs, [layer][linear].
-std::vector<std::array<train::ApiqOptions::LinearQuant, model::kLinearsPerLayer>> recipe_bits(const quant::Recipe& r,
+std::vector<std::array<train::ApiqOptions::LinearQuant, model::kLinearsPerLayer>> recipe_bits(const pipeline::Recipe& r,
                                                                                                uint32_t n_layers) {
   std::vector<std::array<train::ApiqOptions::LinearQuant, model::kLinearsPerLayer>> q(n_layers);
   for (uint32_t i = 0; i < n_layers; ++i)
     for (uint32_t k = 0; k < model::kLinearsPerLayer; ++k) {
-      const std::string name = quant::linear_layer_name(i, model::Linear(k));
-      const quant::RecipeLayer* l = r.find(name);
-      if (!l || (l->spec.method != quant::Method::Gptq && l->spec.method != quant::Method::Rtn) ||
+      const std::string name = pipeline::linear_layer_name(i, model::Linear(k));
+      const pipeline::RecipeLayer* l = r.find(name);
+      if (!l || (l->spec.method != pipeline::Method::Gptq && l->spec.method != pipeline::Method::Rtn) ||
           l->spec.rotation != quant::RotationMode::None)
         throw Error("apiq: layer " + name + " needs an unrotated rtn or gptq spec in the recipe");
       q[i][k] = {l->spec.bits, l->spec.group_size};
@@ -218,10 +218,10 @@ std::vector<std::array<train::ApiqOptions::LinearQuant, model::kLinearsPerLayer>
 
 // The ApiQ model at --bits/--group, or at the bits a recipe or budget gives each layer; `recipe`
 // gets the group formats trained (as rtn specs: a bit plan --recipe can take back).
-model::PackedModel train_apiq(const QuantizeOptions& o, const quant::Recipe& hand, const model::Model& m,
-                              const std::vector<std::vector<uint32_t>>& seqs, const quant::CalibrationLookup& cal,
+model::PackedModel train_apiq(const QuantizeOptions& o, const pipeline::Recipe& hand, const model::Model& m,
+                              const std::vector<std::vector<uint32_t>>& seqs, const pipeline::CalibrationLookup& cal,
                               const std::string& calibration, QuantizeCheckpoint& ck, const Cancellation& cancel,
-                              quant::Format embedding, quant::Recipe& recipe, nlohmann::json& report) {
+                              quant::Format embedding, pipeline::Recipe& recipe, nlohmann::json& report) {
   const auto bits = o.target_bpw > 0.0 || !o.recipe.empty()
                         ? recipe_bits(choose_recipe(o, hand, m, seqs, cal, calibration, ck), m.config.n_layers)
                         : std::vector<std::array<train::ApiqOptions::LinearQuant, model::kLinearsPerLayer>>{};
@@ -230,8 +230,8 @@ model::PackedModel train_apiq(const QuantizeOptions& o, const quant::Recipe& han
   for (uint32_t i = 0; i < packed.layers.size(); ++i)
     for (uint32_t k = 0; k < model::kLinearsPerLayer; ++k) {
       const auto& q = packed.layers[i].linears[k].weight.layout;
-      recipe.layers.push_back({quant::linear_layer_name(i, model::Linear(k)),
-                               {quant::Method::Rtn, quant::format_info(q.format).bits, q.group_size}});
+      recipe.layers.push_back({pipeline::linear_layer_name(i, model::Linear(k)),
+                               {pipeline::Method::Rtn, quant::format_info(q.format).bits, q.group_size}});
     }
   recipe.target_bpw = o.target_bpw;
   return packed;
@@ -252,7 +252,7 @@ std::string job_key(const QuantizeOptions& o, const LoadedModel& lm) {
 }
 
 void quantize(const QuantizeOptions& o, const Cancellation& cancel, QuantizeCheckpoint& ck, const LoadedModel& lm,
-              const quant::Recipe& hand, quant::Format embedding) {
+              const pipeline::Recipe& hand, quant::Format embedding) {
   const auto start = std::chrono::steady_clock::now();
   const bool apiq = is_apiq_method(o.method);
   std::string calib_source;
@@ -265,12 +265,12 @@ void quantize(const QuantizeOptions& o, const Cancellation& cancel, QuantizeChec
   const calib::ModelStats stats = need_stats ? calibrate(forward, seqs, ck) : calib::ModelStats(lm.model.config);
   const double calib_seconds = seconds_since(t0);
   t0 = Clock::now();
-  const quant::CalibrationLookup cal = quant::calibration_lookup(stats);
+  const pipeline::CalibrationLookup cal = pipeline::calibration_lookup(stats);
   uint64_t calib_tokens = 0;
   for (const auto& s : seqs) calib_tokens += s.size();
   const std::string calibration = calib_source + ", " + std::to_string(calib_tokens) + " tokens";
   nlohmann::json report;
-  quant::Recipe recipe;
+  pipeline::Recipe recipe;
   model::PackedModel packed;
   double recipe_seconds = 0.0;
   if (apiq) {
@@ -279,8 +279,8 @@ void quantize(const QuantizeOptions& o, const Cancellation& cancel, QuantizeChec
     recipe = choose_recipe(o, hand, lm.model, seqs, cal, calibration, ck);
     recipe_seconds = seconds_since(t0);
     t0 = Clock::now();
-    packed = quant::quantize_model(lm.model, recipe, cal, {quant::Format::F32, 64, embedding, o.embedding_group},
-                                   [&](const std::string& name, const std::function<model::PackedLinear()>& q) {
+    packed = pipeline::quantize_model(lm.model, recipe, cal, {quant::Format::F32, 64, embedding, o.embedding_group},
+                                   [&](const std::string& name, const std::function<quant::PackedLinear()>& q) {
                                      return ck.linear(name, q);
                                    });
   }
@@ -305,13 +305,13 @@ void quantize(const QuantizeOptions& o, const Cancellation& cancel, QuantizeChec
                        {"quantization", quantize_seconds},
                        {"total", seconds_since(start)}};
   report["calibration"] = {{"source", calib_source}, {"tokens", calib_tokens}};
-  report["recipe"] = nlohmann::json::parse(quant::recipe_json(recipe));
+  report["recipe"] = nlohmann::json::parse(pipeline::recipe_json(recipe));
   if (apiq)  // the report and the container name the method that made the layers, not its start
     for (auto& l : report["recipe"]["layers"]) {
       l["method"] = o.method;
       l["lora_rank"] = o.apiq.rank;
     }
-  if (!o.save_recipe.empty()) quant::save_recipe(o.save_recipe, recipe);
+  if (!o.save_recipe.empty()) pipeline::save_recipe(o.save_recipe, recipe);
   if (!o.output.empty()) {
     model::write_container(o.output, packed, {report["recipe"], report["calibration"]}, &cancel);
     ck.finish();
@@ -327,8 +327,8 @@ void quantize(const QuantizeOptions& o) {
     throw Error("quantize needs -o FILE, --save-recipe FILE or --eval N");
   const bool apiq = is_apiq_method(o.method);
   if (apiq) validate_apiq(o.apiq);
-  const quant::Recipe hand = o.recipe.empty() ? quant::Recipe{} : quant::load_recipe(o.recipe);
-  if (apiq && o.target_bpw <= 0.0 && o.recipe.empty()) quant::validate({quant::Method::Rtn, o.bits, o.group});
+  const pipeline::Recipe hand = o.recipe.empty() ? pipeline::Recipe{} : pipeline::load_recipe(o.recipe);
+  if (apiq && o.target_bpw <= 0.0 && o.recipe.empty()) pipeline::validate({pipeline::Method::Rtn, o.bits, o.group});
   else if (o.target_bpw <= 0.0 && o.recipe.empty()) uniform_spec(o);
   const quant::Format embedding = quant::parse_format(o.embedding);
   Cancellation cancel;
@@ -340,6 +340,20 @@ void quantize(const QuantizeOptions& o) {
   } catch (const CancelledError& e) {
     throw ck.interrupted(e);
   }
+}
+
+// "--bits" help from the method table: methods with the same choices share an entry.
+std::string bits_help() {
+  std::vector<std::pair<std::string, std::string>> entries;  // (methods, choices)
+  for (const pipeline::MethodInfo& m : pipeline::all_methods()) {
+    const std::string choices = m.fixed_bits ? "fixed" : std::string(m.bits_meaning) + " " + pipeline::bits_choices(m);
+    auto it = std::find_if(entries.begin(), entries.end(), [&](const auto& e) { return e.second == choices; });
+    if (it == entries.end()) entries.push_back({m.name, choices});
+    else it->first += std::string("/") + m.name;
+  }
+  std::string s;
+  for (const auto& [methods, choices] : entries) s += (s.empty() ? "" : "; ") + methods + ": " + choices;
+  return s;
 }
 
 }  // namespace
@@ -365,10 +379,10 @@ void add_quantize_command(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--method", o->method,
-                  "One method for every layer: rtn, clip, gptq, gptq-clip, slim, ptq161, ternary, tritplane, float, "
-                  "apiq, apiq-sal (with --target-bpw: apiq at a budgeted GPTQ allocation)")
+                  "One method for every layer: " + pipeline::method_names() +
+                      ", apiq, apiq-sal (with --target-bpw: apiq at a budgeted GPTQ allocation)")
       ->capture_default_str();
-  cmd->add_option("--bits", o->bits, "Bits of --method (2, 3, 4, 8; slim: mean 2 or 3)")->capture_default_str();
+  cmd->add_option("--bits", o->bits, "Bits of --method (" + bits_help() + ")")->capture_default_str();
   cmd->add_option("--group", o->group, "Group size of --method (32, 64, 128)")->capture_default_str();
   cmd->add_option("--rotation", o->rotation, "Hadamard rotation of --method: none, input or both")->capture_default_str();
   cmd->add_option("--salient", o->salient, "Salient column fraction of ptq161")->capture_default_str();

@@ -22,25 +22,25 @@ using nlohmann::json;
 
 std::vector<uint8_t> text_bytes(const std::string& s) { return {s.begin(), s.end()}; }
 
-std::vector<uint8_t> measurement_bytes(const quant::LayerMeasurement& m) {
+std::vector<uint8_t> measurement_bytes(const pipeline::LayerMeasurement& m) {
   json specs = json::array();
   for (size_t i = 0; i < m.specs.size(); ++i) {
-    const quant::LinearSpec& s = m.specs[i];
-    specs.push_back({{"method", quant::method_name(s.method)}, {"bits", s.bits}, {"group_size", s.group_size},
+    const pipeline::LinearSpec& s = m.specs[i];
+    specs.push_back({{"method", pipeline::method_name(s.method)}, {"bits", s.bits}, {"group_size", s.group_size},
                      {"rotation", quant::rotation_mode_name(s.rotation)}, {"salient_fraction", s.salient_fraction},
                      {"stored_bits", m.bits[i]}, {"error", m.errors[i]}});
   }
   return text_bytes(json{{"name", m.name}, {"weights", m.weights}, {"candidates", specs}}.dump());
 }
 
-quant::LayerMeasurement measurement_from(const std::vector<uint8_t>& bytes, const std::string& source) {
+pipeline::LayerMeasurement measurement_from(const std::vector<uint8_t>& bytes, const std::string& source) {
   try {
     const json j = parse_json_input({reinterpret_cast<const char*>(bytes.data()), bytes.size()}, source, "layer measurement");
-    quant::LayerMeasurement m;
+    pipeline::LayerMeasurement m;
     m.name = j.at("name").get<std::string>();
     m.weights = j.at("weights").get<uint64_t>();
     for (const json& c : j.at("candidates")) {
-      m.specs.push_back({quant::parse_method(c.at("method").get<std::string>()), c.at("bits").get<uint32_t>(),
+      m.specs.push_back({pipeline::parse_method(c.at("method").get<std::string>()), c.at("bits").get<uint32_t>(),
                          c.at("group_size").get<uint32_t>(), quant::parse_rotation_mode(c.at("rotation").get<std::string>()),
                          c.at("salient_fraction").get<double>()});
       m.bits.push_back(c.at("stored_bits").get<uint64_t>());
@@ -91,15 +91,15 @@ std::string QuantizeCheckpoint::text(const std::string& name, const std::functio
                            [](const std::vector<uint8_t>& b, const std::string&) { return std::string(b.begin(), b.end()); });
 }
 
-quant::LayerMeasurement QuantizeCheckpoint::measurement(const std::string& name,
-                                                        const std::function<quant::LayerMeasurement()>& measure) {
-  return step<quant::LayerMeasurement>("measure." + name, "measuring " + name, measure, measurement_bytes,
+pipeline::LayerMeasurement QuantizeCheckpoint::measurement(const std::string& name,
+                                                        const std::function<pipeline::LayerMeasurement()>& measure) {
+  return step<pipeline::LayerMeasurement>("measure." + name, "measuring " + name, measure, measurement_bytes,
                                        measurement_from);
 }
 
-model::PackedLinear QuantizeCheckpoint::linear(const std::string& name,
-                                               const std::function<model::PackedLinear()>& quantize) {
-  return step<model::PackedLinear>("linear." + name, "quantizing " + name, quantize, model::linear_to_bytes,
+quant::PackedLinear QuantizeCheckpoint::linear(const std::string& name,
+                                               const std::function<quant::PackedLinear()>& quantize) {
+  return step<quant::PackedLinear>("linear." + name, "quantizing " + name, quantize, model::linear_to_bytes,
                                    [](const std::vector<uint8_t>& b, const std::string& source) {
                                      return model::linear_from_bytes(b, source);
                                    });

@@ -14,7 +14,7 @@
 #include "common/cancel.h"
 #include "common/resume_store.h"
 #include "model/packed_model.h"
-#include "quant/layer_allocation.h"
+#include "pipeline/layer_allocation.h"
 
 namespace bitlens::cli {
 
@@ -30,8 +30,8 @@ class QuantizeCheckpoint {
   // Stops with CancelledError if Ctrl-C was pressed.
   void check(const std::string& doing) const { cancel_.check(doing); }
   std::string text(const std::string& name, const std::function<std::string()>& make);
-  quant::LayerMeasurement measurement(const std::string& name, const std::function<quant::LayerMeasurement()>& measure);
-  model::PackedLinear linear(const std::string& name, const std::function<model::PackedLinear()>& quantize);
+  pipeline::LayerMeasurement measurement(const std::string& name, const std::function<pipeline::LayerMeasurement()>& measure);
+  quant::PackedLinear linear(const std::string& name, const std::function<quant::PackedLinear()>& quantize);
   // The output is written: the kept steps are no longer needed.
   void finish();
   // The message of an interruption, with where the finished steps are kept.

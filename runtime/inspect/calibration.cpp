@@ -4,6 +4,7 @@
 #include "calib/capture.h"
 #include "common/error.h"
 #include "model/cpu_forward.h"
+#include "pipeline/model_quant.h"
 
 namespace bitlens::inspect {
 
@@ -17,7 +18,7 @@ CalibrationSet calibration_set(const calib::ModelStats& stats, std::string sourc
   set.source = std::move(source);
   for (uint32_t b = 0; b < stats.layers(); ++b)
     for (uint32_t s = 0; s < calib::kInputSites; ++s)
-      set.sites.push_back(quant::calibration_from(stats.at(b, calib::InputSite(s))));
+      set.sites.push_back(pipeline::calibration_from(stats.at(b, calib::InputSite(s))));
   set.tokens = stats.layers() ? stats.at(0, calib::InputSite::AttentionIn).tokens() : 0;
   return set;
 }

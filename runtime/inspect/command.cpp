@@ -57,7 +57,7 @@ Command parse_command(std::string_view line) {
   }
   if (verb == "method") {
     need(3);
-    return SetLayer{.layer = std::string(w[1]), .method = quant::parse_method(std::string(w[2]))};
+    return SetLayer{.layer = std::string(w[1]), .method = pipeline::parse_method(std::string(w[2]))};
   }
   if (verb == "group") {
     need(3);
@@ -102,7 +102,7 @@ std::string describe(const Command& c) {
     std::string operator()(const SelectLayer& s) const { return "select " + s.layer; }
     std::string operator()(const SetLayer& s) const {
       std::string t = "set " + s.layer;
-      if (s.method) t += std::string(" method ") + quant::method_name(*s.method);
+      if (s.method) t += std::string(" method ") + pipeline::method_name(*s.method);
       if (s.bits) t += " bits " + std::to_string(*s.bits);
       if (s.group_size) t += " group " + std::to_string(*s.group_size);
       if (s.rotation) t += std::string(" rotate ") + quant::rotation_mode_name(*s.rotation);

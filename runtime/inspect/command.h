@@ -13,7 +13,7 @@
 #include "inspect/calibration.h"
 #include "model/tokenizer.h"
 #include "model/weights.h"
-#include "quant/quantize_linear.h"
+#include "pipeline/quantize_linear.h"
 
 namespace bitlens::inspect {
 
@@ -40,7 +40,7 @@ struct SelectLayer {
 // edit; unset fields keep each layer's value.
 struct SetLayer {
   std::string layer;
-  std::optional<quant::Method> method;
+  std::optional<pipeline::Method> method;
   std::optional<uint32_t> bits;
   std::optional<uint32_t> group_size;
   std::optional<quant::RotationMode> rotation;

@@ -4,11 +4,11 @@
 #include <charconv>
 
 #include "common/error.h"
-#include "quant/model_quant.h"
+#include "pipeline/model_quant.h"
 
 namespace bitlens::inspect {
 
-std::string LayerRef::name() const { return quant::linear_layer_name(block, linear); }
+std::string LayerRef::name() const { return pipeline::linear_layer_name(block, linear); }
 
 LayerRef layer_ref(uint32_t index) {
   return {index / model::kLinearsPerLayer, model::Linear(index % model::kLinearsPerLayer)};

@@ -1,5 +1,5 @@
 // LayerRef: one block linear layer of the inspected model, numbered block * 7 + linear and named as
-// recipes name it ("layers.3.w2", quant::linear_layer_name); and layer patterns, which select
+// recipes name it ("layers.3.w2", pipeline::linear_layer_name); and layer patterns, which select
 // several layers at once ("layers.*.w2": every block's w2, "layers.3.*": all of block 3, "*").
 #pragma once
 

@@ -5,8 +5,8 @@
 
 namespace bitlens::inspect {
 
-quant::Recipe session_recipe(const Snapshot& s) {
-  quant::Recipe r;
+pipeline::Recipe session_recipe(const Snapshot& s) {
+  pipeline::Recipe r;
   r.target_bpw = s.budget_bpw;
   for (const LayerRow& row : s.layers) {
     r.weights += uint64_t(row.rows) * row.cols;
@@ -18,7 +18,7 @@ quant::Recipe session_recipe(const Snapshot& s) {
 }
 
 nlohmann::json snapshot_json(const Snapshot& s) {
-  nlohmann::json j = nlohmann::json::parse(quant::recipe_json(session_recipe(s)));
+  nlohmann::json j = nlohmann::json::parse(pipeline::recipe_json(session_recipe(s)));
   j["model"] = s.model_name;
   j["budget_bpw"] = s.budget_bpw;
   j["linear_bpw"] = s.linear_bpw;

@@ -1,16 +1,16 @@
-// The session as a quant::Recipe (quant/recipe.h: what `bitlens quantize --recipe` reproduces), and
+// The session as a pipeline::Recipe (quant/recipe.h: what `bitlens quantize --recipe` reproduces), and
 // the whole snapshot as JSON (for scripts and tests that check what the inspector shows).
 #pragma once
 
 #include <nlohmann/json.hpp>
 
 #include "inspect/snapshot.h"
-#include "quant/recipe.h"
+#include "pipeline/recipe.h"
 
 namespace bitlens::inspect {
 
 // Every layer's spec and stored bits; error: its relative output error on the calibration sample.
-quant::Recipe session_recipe(const Snapshot& s);
+pipeline::Recipe session_recipe(const Snapshot& s);
 nlohmann::json snapshot_json(const Snapshot& s);
 
 }  // namespace bitlens::inspect

@@ -20,17 +20,17 @@
 
 #include "inspect/command.h"
 #include "inspect/snapshot.h"
-#include "quant/layer_allocation.h"
-#include "quant/quantize_linear.h"
+#include "pipeline/layer_allocation.h"
+#include "pipeline/quantize_linear.h"
 
 namespace bitlens::inspect {
 
 // The candidates the bit allocation chooses from for a [rows x cols] layer.
-using CandidateFn = std::function<std::vector<quant::LinearSpec>(uint32_t rows, uint32_t cols, const quant::Calibration*)>;
+using CandidateFn = std::function<std::vector<pipeline::LinearSpec>(uint32_t rows, uint32_t cols, const quant::Calibration*)>;
 
 struct SessionOptions {
-  quant::LinearSpec initial{quant::Method::Rtn, 4, 64};  // every layer's spec after opening
-  CandidateFn candidates = quant::default_candidates;     // quant/layer_allocation.h
+  pipeline::LinearSpec initial{pipeline::Method::Rtn, 4, 64};  // every layer's spec after opening
+  CandidateFn candidates = pipeline::default_candidates;     // quant/layer_allocation.h
   bool background_measurement = true;                     // measure allocation candidates while idle
 };
 

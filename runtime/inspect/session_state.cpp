@@ -16,7 +16,7 @@
 #include "model/float_model.h"
 #include "model/model_loader.h"
 #include "quant/hadamard.h"
-#include "quant/layer_allocation.h"
+#include "pipeline/layer_allocation.h"
 #include "quant/saliency.h"
 
 namespace bitlens::inspect {
@@ -76,16 +76,15 @@ const model::Matrix& SessionState::weight(uint32_t layer) const {
 
 const quant::Calibration& SessionState::calibration(uint32_t layer) const { return calibration_->of(layer_ref(layer)); }
 
-SessionState::Current SessionState::quantize(uint32_t layer, const quant::LinearSpec& spec) const {
+SessionState::Current SessionState::quantize(uint32_t layer, const pipeline::LinearSpec& spec) const {
   const model::Matrix& w = weight(layer);
   const quant::Calibration& cal = calibration(layer);
-  const quant::QuantizedLinear q =
-      quant::quantize_linear(w.span(), w.rows, w.cols, &cal, spec, quant::layer_seed(layer_ref(layer).name()));
   Current c;
   c.spec = spec;
-  c.packed = std::make_shared<const model::PackedLinear>(quant::to_packed_linear(q));
+  c.packed = std::make_shared<const quant::PackedLinear>(
+      pipeline::quantize_linear(w.span(), w.rows, w.cols, &cal, spec, pipeline::layer_seed(layer_ref(layer).name())));
   c.bits = c.packed->stored_bytes() * 8;
-  c.metrics = layer_metrics(w.span(), model::effective_weight(*c.packed), w.rows, w.cols, cal);
+  c.metrics = layer_metrics(w.span(), quant::effective_weight(*c.packed), w.rows, w.cols, cal);
   return c;
 }
 
@@ -94,7 +93,7 @@ void SessionState::measure_candidates(uint32_t layer) {
   if (!d.candidates.empty()) return;
   const model::Matrix& w = weight(layer);
   std::vector<Measured> out;
-  for (const quant::LinearSpec& spec : options_.candidates(w.rows, w.cols, &calibration(layer))) {
+  for (const pipeline::LinearSpec& spec : options_.candidates(w.rows, w.cols, &calibration(layer))) {
     check_cancel();
     const Current q = quantize(layer, spec);
     out.push_back({spec, q.bits, q.metrics});
@@ -106,7 +105,7 @@ void SessionState::measure_candidates(uint32_t layer) {
 namespace {
 
 // The rotation shown for a layer: its own, or as a preview the widest one its shape allows.
-quant::RotationMode preview_rotation(const quant::LinearSpec& spec, uint32_t rows, uint32_t cols) {
+quant::RotationMode preview_rotation(const pipeline::LinearSpec& spec, uint32_t rows, uint32_t cols) {
   if (spec.rotation != quant::RotationMode::None) return spec.rotation;
   if (!quant::hadamard_supported(cols)) return quant::RotationMode::None;
   return quant::hadamard_supported(rows) ? quant::RotationMode::Both : quant::RotationMode::Input;
@@ -127,10 +126,10 @@ std::shared_ptr<const LayerDetail> SessionState::make_detail(uint32_t layer, con
   d->rotated = mode == quant::RotationMode::None
                    ? d->weight
                    : quant::rotate_weight(w.span(), w.rows, w.cols,
-                                          quant::make_rotation(w.rows, w.cols, mode, quant::layer_seed(name)));
+                                          quant::make_rotation(w.rows, w.cols, mode, pipeline::layer_seed(name)));
   const quant::PackedMatrix& packed = current.packed->weight;
   d->quantized = quant::dequantize(packed);
-  d->restored = model::effective_weight(*current.packed);
+  d->restored = quant::effective_weight(*current.packed);
   if (quant::format_info(packed.layout.format).grouped) d->codes = quant::unpack(packed);
   d->energy = calibration(layer).mean_square;
   d->saliency = quant::activation_saliency(w.span(), w.rows, w.cols, d->energy);
@@ -139,7 +138,7 @@ std::shared_ptr<const LayerDetail> SessionState::make_detail(uint32_t layer, con
   return d;
 }
 
-SessionState::Staged SessionState::stage_specs(const std::vector<quant::LinearSpec>& specs,
+SessionState::Staged SessionState::stage_specs(const std::vector<pipeline::LinearSpec>& specs,
                                               const std::string& task) const {
   std::vector<uint32_t> changed;
   for (uint32_t i = 0; i < specs.size(); ++i)
@@ -229,7 +228,7 @@ std::string SessionState::open(const OpenModel& c) {
     fresh.layers_.emplace_back();
   }
   fresh.snap_ = std::make_shared<const Snapshot>(next);
-  const std::vector<quant::LinearSpec> specs(n, options_.initial);
+  const std::vector<pipeline::LinearSpec> specs(n, options_.initial);
   Staged staged;
   for (uint32_t i = 0; i < n; ++i) {
     check_cancel();
@@ -267,12 +266,12 @@ namespace {
 
 // `spec` with the fields a SetLayer gives; a float layer has 16 bits unless told otherwise, and a
 // layer leaving float gets 4.
-quant::LinearSpec edited(quant::LinearSpec spec, const SetLayer& c) {
+pipeline::LinearSpec edited(pipeline::LinearSpec spec, const SetLayer& c) {
   if (c.method && *c.method != spec.method) {
-    if (*c.method == quant::Method::Float) spec.bits = 16;
-    else if (spec.method == quant::Method::Float) spec.bits = 4;
-    if (*c.method == quant::Method::Slim && spec.bits != 2 && spec.bits != 3) spec.bits = 3;
-    if (*c.method == quant::Method::Ptq161 && spec.salient_fraction <= 0) spec.salient_fraction = 0.2;
+    if (*c.method == pipeline::Method::Float) spec.bits = 16;
+    else if (spec.method == pipeline::Method::Float) spec.bits = 4;
+    if (*c.method == pipeline::Method::Slim && spec.bits != 2 && spec.bits != 3) spec.bits = 3;
+    if (*c.method == pipeline::Method::Ptq161 && spec.salient_fraction <= 0) spec.salient_fraction = 0.2;
     spec.method = *c.method;
   }
   if (c.bits) spec.bits = *c.bits;
@@ -295,12 +294,12 @@ std::string rotation_problem(quant::RotationMode mode, uint32_t rows, uint32_t c
 std::string SessionState::set_layer(const SetLayer& c) {
   require_open();
   const std::vector<uint32_t> targets = parse_layers(c.layer, model_->config.n_layers);
-  std::vector<quant::LinearSpec> specs = snap_->history.back().specs;
+  std::vector<pipeline::LinearSpec> specs = snap_->history.back().specs;
   for (uint32_t i : targets) {
     const LayerRow& row = snap_->layers[i];
-    const quant::LinearSpec spec = edited(layers_[i].current.spec, c);
+    const pipeline::LinearSpec spec = edited(layers_[i].current.spec, c);
     try {
-      quant::validate(spec);
+      pipeline::validate(spec);
     } catch (const Error& e) {
       throw Error(row.name + ": " + e.what());
     }
@@ -331,9 +330,9 @@ std::string SessionState::set_budget(const SetBudget& c) {
   // stories15M this tracks the model's KL far better than the absolute output error (which spends
   // the bits on wq and wk, whose outputs are large, and starves wv, wo and w2: KL 2.3 against 0.49
   // at 4.25 bpw with round-to-nearest candidates).
-  std::vector<quant::LayerMeasurement> measured(n);
+  std::vector<pipeline::LayerMeasurement> measured(n);
   for (uint32_t i = 0; i < n; ++i) {
-    quant::LayerMeasurement& m = measured[i];
+    pipeline::LayerMeasurement& m = measured[i];
     m.name = snap_->layers[i].name;
     m.weights = uint64_t(snap_->layers[i].rows) * snap_->layers[i].cols;
     for (const Measured& cand : layers_[i].candidates) {
@@ -342,13 +341,13 @@ std::string SessionState::set_budget(const SetBudget& c) {
       m.errors.push_back(cand.metrics.output_error * cand.metrics.output_error * double(m.weights));
     }
   }
-  quant::Recipe recipe;
+  pipeline::Recipe recipe;
   try {
-    recipe = quant::allocate_recipe(measured, c.bpw);
+    recipe = pipeline::allocate_recipe(measured, c.bpw);
   } catch (const Error& e) {
     throw Error("impossible budget " + format_bpw(c.bpw) + ": " + e.what());
   }
-  std::vector<quant::LinearSpec> specs(n);
+  std::vector<pipeline::LinearSpec> specs(n);
   for (uint32_t i = 0; i < n; ++i) specs[i] = recipe.layers[i].spec;
   Staged staged = stage_specs(specs, "allocating " + format_bpw(c.bpw));
   const size_t changed = staged.size();
@@ -379,7 +378,7 @@ std::string SessionState::undo() {
 std::string SessionState::save_recipe(const SaveRecipe& c) {
   require_open();
   if (c.path.empty()) throw Error("save-recipe: no file name given");
-  quant::save_recipe(c.path, session_recipe(*snap_));
+  pipeline::save_recipe(c.path, session_recipe(*snap_));
   return "saved the recipe to " + c.path;
 }
 
@@ -471,7 +470,7 @@ std::string SessionState::save_model(const SaveModel& c) {
   if (c.path.empty()) throw Error("save-model: no file name given");
   if (hooks_.progress) hooks_.progress("writing " + c.path, 0);
   model::ContainerMetadata meta;
-  meta.recipe = nlohmann::json::parse(quant::recipe_json(session_recipe(*snap_)));
+  meta.recipe = nlohmann::json::parse(pipeline::recipe_json(session_recipe(*snap_)));
   meta.calibration = {{"source", snap_->calibration_source}};
   model::write_container(c.path, assemble(), meta);
   return "saved the quantized model to " + c.path;

@@ -47,14 +47,14 @@ class SessionState {
  private:
   // A layer as currently quantized.
   struct Current {
-    quant::LinearSpec spec;
-    std::shared_ptr<const model::PackedLinear> packed;
+    pipeline::LinearSpec spec;
+    std::shared_ptr<const quant::PackedLinear> packed;
     LayerMetrics metrics;
     uint64_t bits = 0;
   };
   // A measured allocation candidate.
   struct Measured {
-    quant::LinearSpec spec;
+    pipeline::LinearSpec spec;
     uint64_t bits = 0;
     LayerMetrics metrics;
   };
@@ -78,11 +78,11 @@ class SessionState {
   uint32_t layer_index(const std::string& name) const;
   const model::Matrix& weight(uint32_t layer) const;
   const quant::Calibration& calibration(uint32_t layer) const;
-  Current quantize(uint32_t layer, const quant::LinearSpec& spec) const;
+  Current quantize(uint32_t layer, const pipeline::LinearSpec& spec) const;
   void measure_candidates(uint32_t layer);
   std::shared_ptr<const LayerDetail> make_detail(uint32_t layer, const Current& current) const;
   // Re-quantizes the layers whose spec differs from `specs` (with progress); staged, not committed.
-  Staged stage_specs(const std::vector<quant::LinearSpec>& specs, const std::string& task) const;
+  Staged stage_specs(const std::vector<pipeline::LinearSpec>& specs, const std::string& task) const;
   // Commits staged layers into layers_ and the rows, totals and detail of `next`, then publishes it.
   void commit(Snapshot next, Staged staged);
   void check_cancel() const;

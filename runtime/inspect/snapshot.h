@@ -15,7 +15,7 @@
 #include "inspect/metrics.h"
 #include "model/config.h"
 #include "quant/group_quant.h"
-#include "quant/quantize_linear.h"
+#include "pipeline/quantize_linear.h"
 
 namespace bitlens::inspect {
 
@@ -24,7 +24,7 @@ struct LayerRow {
   std::string name;  // "layers.3.w2"
   LayerRef ref;
   uint32_t rows = 0, cols = 0;
-  quant::LinearSpec spec;
+  pipeline::LinearSpec spec;
   uint64_t bits = 0;  // stored bits of the layer as chosen (codes, parameters, tables, sign vectors)
   double bpw = 0;     // bits / (rows * cols)
   LayerMetrics metrics;
@@ -34,7 +34,7 @@ struct LayerRow {
 struct LayerDetail {
   uint32_t layer = 0;
   uint32_t rows = 0, cols = 0;
-  quant::LinearSpec spec;
+  pipeline::LinearSpec spec;
   std::vector<float> weight;     // W as in the fp32 model
   std::vector<float> rotated;    // U W V^T with the layer's rotation (a preview when it is off)
   std::vector<float> quantized;  // the quantized values in the domain they were quantized in
@@ -49,7 +49,7 @@ struct LayerDetail {
 // One entry of the undo stack: the allocation after an edit.
 struct HistoryEntry {
   std::string what;  // "layers.0.wq: rtn q2 g64", "budget 2.50 bpw", "open: rtn q4 g64"
-  std::vector<quant::LinearSpec> specs;
+  std::vector<pipeline::LinearSpec> specs;
   double budget_bpw = 0;  // 0: no budget set
 };
 

@@ -79,21 +79,21 @@ void write_container(const std::string& path, const PackedModel& m, const Contai
     blobs.push_back(array_blob(layer_name(i, "rms_ffn"), Kind::F32, l.rms_ffn, 1, uint32_t(l.rms_ffn.size())));
     nlohmann::json lj = nlohmann::json::object();
     for (uint32_t k = 0; k < kLinearsPerLayer; ++k) {
-      const PackedLinear& lin = l.linears[k];
+      const quant::PackedLinear& lin = l.linears[k];
       const std::string base = layer_name(i, linear_name(Linear(k)));
       blobs.push_back(packed_blob(base, lin.weight));
       const uint32_t rows = lin.weight.layout.rows, cols = lin.weight.layout.cols;
-      if (lin.has_input_rotation && !lin.input_signs.empty())
-        blobs.push_back(array_blob(base + ".input_signs", Kind::U32, lin.input_signs, 1, uint32_t(lin.input_signs.size())));
-      if (lin.has_output_rotation && !lin.output_signs.empty())
+      if (lin.rotation.input && !lin.rotation.input_signs.empty())
+        blobs.push_back(array_blob(base + ".input_signs", Kind::U32, lin.rotation.input_signs, 1, uint32_t(lin.rotation.input_signs.size())));
+      if (lin.rotation.output && !lin.rotation.output_signs.empty())
         blobs.push_back(
-            array_blob(base + ".output_signs", Kind::U32, lin.output_signs, 1, uint32_t(lin.output_signs.size())));
+            array_blob(base + ".output_signs", Kind::U32, lin.rotation.output_signs, 1, uint32_t(lin.rotation.output_signs.size())));
       if (lin.lora_rank) {
         blobs.push_back(array_blob(base + ".lora_a", Kind::U16, lin.lora_a, lin.lora_rank, cols));
         blobs.push_back(array_blob(base + ".lora_b", Kind::U16, lin.lora_b, rows, lin.lora_rank));
       }
-      lj[linear_name(Linear(k))] = {{"input_rotation", lin.has_input_rotation},
-                                    {"output_rotation", lin.has_output_rotation},
+      lj[linear_name(Linear(k))] = {{"input_rotation", lin.rotation.input},
+                                    {"output_rotation", lin.rotation.output},
                                     {"lora_rank", lin.lora_rank},
                                     {"lora_scale", lin.lora_scale}};
     }

@@ -175,21 +175,21 @@ class Reader {
       for (uint32_t k = 0; k < kLinearsPerLayer; ++k) {
         const std::string name = b + linear_name(Linear(k));
         const uint32_t rows = shapes[k][0], cols = shapes[k][1];
-        PackedLinear& lin = l.linears[k];
+        quant::PackedLinear& lin = l.linears[k];
         lin.weight = packed(name, rows, cols);
         try {
           const auto& j = meta_["layers"][i].at(linear_name(Linear(k)));
-          lin.has_input_rotation = j.at("input_rotation").get<bool>();
-          lin.has_output_rotation = j.at("output_rotation").get<bool>();
+          lin.rotation.input = j.at("input_rotation").get<bool>();
+          lin.rotation.output = j.at("output_rotation").get<bool>();
           lin.lora_rank = j.at("lora_rank").get<uint32_t>();
           lin.lora_scale = j.at("lora_scale").get<float>();
         } catch (const nlohmann::json::exception& e) {
           fail("metadata for " + name + ": " + e.what());
         }
-        if (lin.has_input_rotation && entries_.count(name + ".input_signs"))
-          lin.input_signs = array<uint32_t>(name + ".input_signs", Kind::U32, 1, (cols + 31) / 32);
-        if (lin.has_output_rotation && entries_.count(name + ".output_signs"))
-          lin.output_signs = array<uint32_t>(name + ".output_signs", Kind::U32, 1, (rows + 31) / 32);
+        if (lin.rotation.input && entries_.count(name + ".input_signs"))
+          lin.rotation.input_signs = array<uint32_t>(name + ".input_signs", Kind::U32, 1, (cols + 31) / 32);
+        if (lin.rotation.output && entries_.count(name + ".output_signs"))
+          lin.rotation.output_signs = array<uint32_t>(name + ".output_signs", Kind::U32, 1, (rows + 31) / 32);
         if (lin.lora_rank) {
           if (lin.lora_rank > std::min(rows, cols)) fail(name + ": LoRA rank " + std::to_string(lin.lora_rank) + " is too large");
           lin.lora_a = array<uint16_t>(name + ".lora_a", Kind::U16, lin.lora_rank, cols);

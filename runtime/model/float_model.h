@@ -1,8 +1,6 @@
 // The dense fp32 model a PackedModel stands for, so that the CPU reference forward pass runs a
 // quantized model exactly as the runtime computes it. Each linear's effective weight folds the
-// packed weight, its LoRA factors and its rotations (see PackedLinear):
-//   W_eff = R_out^-1 (W_hat + lora_scale * B A) R_in,  R = H S / sqrt(n),  R^-1 = S H^T / sqrt(n)
-// the embedding and classifier are dequantized.
+// packed weight, its LoRA factors and its rotations (quant::effective_weight); the embedding and classifier are dequantized.
 #pragma once
 
 #include <vector>
@@ -11,9 +9,6 @@
 #include "model/weights.h"
 
 namespace bitlens::model {
-
-// W_eff of one linear, row-major [out x in].
-std::vector<float> effective_weight(const PackedLinear& linear);
 
 // Throws Error if a packed matrix does not have the shape the config implies.
 Model to_float_model(const PackedModel& packed);

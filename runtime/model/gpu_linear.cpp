@@ -17,10 +17,10 @@ namespace {
 
 // Whether `next` can join the product of `prev` (see the file comment).
 bool fusable(const LinearTarget& prev, const LinearTarget& next) {
-  const PackedLinear& a = *prev.linear;
-  const PackedLinear& b = *next.linear;
-  return !a.has_output_rotation && !b.has_output_rotation && a.lora_rank == 0 && b.lora_rank == 0 &&
-         a.has_input_rotation == b.has_input_rotation && (!a.has_input_rotation || a.input_signs == b.input_signs) &&
+  const quant::PackedLinear& a = *prev.linear;
+  const quant::PackedLinear& b = *next.linear;
+  return !a.rotation.output && !b.rotation.output && a.lora_rank == 0 && b.lora_rank == 0 &&
+         a.rotation.input == b.rotation.input && (!a.rotation.input || a.rotation.input_signs == b.rotation.input_signs) &&
          prev.out == next.out && prev.out_stride == next.out_stride && !prev.accumulate && !next.accumulate &&
          next.out_offset == prev.out_offset + a.weight.layout.rows && quant::can_concat_rows({&a.weight, &b.weight});
 }
@@ -40,7 +40,7 @@ GpuLinearGroup::GpuLinearGroup(kernels::Gpu& gpu, const vk::Buffer& in, uint32_t
 }
 
 void GpuLinearGroup::add_output_rotations(kernels::Gpu& gpu) {
-  auto rotated = [&](size_t i) { return i < layers_.size() && layers_[i].target.linear->has_output_rotation; };
+  auto rotated = [&](size_t i) { return i < layers_.size() && layers_[i].target.linear->rotation.output; };
   for (size_t i = 0; i < layers_.size();) {
     if (!rotated(i)) {
       ++i;
@@ -57,7 +57,7 @@ void GpuLinearGroup::add_output_rotations(kernels::Gpu& gpu) {
       const bool same = u.out == t.out && u.out_stride == t.out_stride && u.accumulate == t.accumulate &&
                         u.linear->weight.layout.rows == width &&
                         u.out_offset > layers_[j - 1].target.out_offset && (j == i + 1 || step == part_stride) &&
-                        u.linear->output_signs.empty() == t.linear->output_signs.empty() &&
+                        u.linear->rotation.output_signs.empty() == t.linear->rotation.output_signs.empty() &&
                         kernels::Rotation::parts_fit_row_kernel(width, uint32_t(j - i + 1));
       if (!same) break;
       part_stride = step;
@@ -65,7 +65,7 @@ void GpuLinearGroup::add_output_rotations(kernels::Gpu& gpu) {
     }
     std::vector<uint32_t> signs;
     for (size_t k = i; k < j; ++k) {
-      const auto& s = layers_[k].target.linear->output_signs;
+      const auto& s = layers_[k].target.linear->rotation.output_signs;
       signs.insert(signs.end(), s.begin(), s.end());
     }
     OutputRotation r{std::make_unique<kernels::Rotation>(gpu, width, signs, kernels::Rotation::Direction::Inverse,
@@ -77,12 +77,12 @@ void GpuLinearGroup::add_output_rotations(kernels::Gpu& gpu) {
   }
 }
 
-int GpuLinearGroup::input_for(kernels::Gpu& gpu, const PackedLinear& pl, RotationScratch& scratch) {
-  if (!pl.has_input_rotation) return -1;
-  auto it = std::find_if(inputs_.begin(), inputs_.end(), [&](const RotatedInput& r) { return r.signs == pl.input_signs; });
+int GpuLinearGroup::input_for(kernels::Gpu& gpu, const quant::PackedLinear& pl, RotationScratch& scratch) {
+  if (!pl.rotation.input) return -1;
+  auto it = std::find_if(inputs_.begin(), inputs_.end(), [&](const RotatedInput& r) { return r.signs == pl.rotation.input_signs; });
   if (it != inputs_.end()) return int(it - inputs_.begin());
-  RotatedInput r{pl.input_signs, &scratch.buffer(uint32_t(inputs_.size())),
-                 std::make_unique<kernels::Rotation>(gpu, in_width_, pl.input_signs)};
+  RotatedInput r{pl.rotation.input_signs, &scratch.buffer(uint32_t(inputs_.size())),
+                 std::make_unique<kernels::Rotation>(gpu, in_width_, pl.rotation.input_signs)};
   r.rotation->bind(*r.scratch);
   inputs_.push_back(std::move(r));
   return int(inputs_.size()) - 1;
@@ -94,18 +94,18 @@ void GpuLinearGroup::add_layer(kernels::Gpu& gpu, std::span<const LinearTarget> 
   layer.target = fused[0];
   for (size_t i = 0; i < fused.size(); ++i) {
     const LinearTarget& t = fused[i];
-    const PackedLinear& pl = *t.linear;
+    const quant::PackedLinear& pl = *t.linear;
     if (pl.weight.layout.cols != in_width_)
       throw Error(t.name + ": " + pl.weight.layout.describe() + " does not read rows of " + std::to_string(in_width_));
     if (i > 0) layer.target.name += "+" + t.name;
     parts.push_back(&pl.weight);
   }
-  const PackedLinear& first = *fused[0].linear;
+  const quant::PackedLinear& first = *fused[0].linear;
   layer.weight = parts.size() == 1 ? std::make_unique<kernels::GpuMatrix>(gpu, first.weight)
                                    : std::make_unique<kernels::GpuMatrix>(gpu, quant::concat_rows(parts));
   layer.input = input_for(gpu, first, scratch);
   const vk::Buffer& in = layer.input < 0 ? *in_ : *inputs_[size_t(layer.input)].scratch;
-  const bool via_scratch = first.has_output_rotation && fused[0].accumulate;
+  const bool via_scratch = first.rotation.output && fused[0].accumulate;
   layer.product = via_scratch ? &scratch.product_buffer() : fused[0].out;
   layer.product_accumulates = fused[0].accumulate && !via_scratch;
   layer.matmul = std::make_unique<kernels::MatMul>(gpu, *layer.weight, in, *layer.product);
@@ -116,7 +116,7 @@ void GpuLinearGroup::add_layer(kernels::Gpu& gpu, std::span<const LinearTarget> 
 std::unique_ptr<GpuLinearGroup::Lora> GpuLinearGroup::make_lora(kernels::Gpu& gpu, const LinearTarget& t,
                                                                 const vk::Buffer& in, const vk::Buffer& product,
                                                                 RotationScratch& scratch) {
-  const PackedLinear& pl = *t.linear;
+  const quant::PackedLinear& pl = *t.linear;
   const uint32_t rank = pl.lora_rank, rows = pl.weight.layout.rows, cols = pl.weight.layout.cols;
   if (pl.lora_a.size() != size_t(rank) * cols || pl.lora_b.size() != size_t(rows) * rank)
     throw Error(t.name + ": LoRA factors do not match rank " + std::to_string(rank) + " and " +

@@ -49,7 +49,7 @@ class RotationScratch {
 // to what is there (with an output rotation, the rotated product is added: the residual add).
 struct LinearTarget {
   std::string name;  // "wq", ... (op label)
-  const PackedLinear* linear = nullptr;
+  const quant::PackedLinear* linear = nullptr;
   const vk::Buffer* out = nullptr;
   uint32_t out_offset = 0;
   uint32_t out_stride = 0;
@@ -103,7 +103,7 @@ class GpuLinearGroup {
                                   const vk::Buffer& product, RotationScratch& scratch);
   void add_layer(kernels::Gpu& gpu, std::span<const LinearTarget> fused, RotationScratch& scratch);
   // Index into inputs_ of the rotated input `linear` reads (added on first use); -1 without rotation.
-  int input_for(kernels::Gpu& gpu, const PackedLinear& linear, RotationScratch& scratch);
+  int input_for(kernels::Gpu& gpu, const quant::PackedLinear& linear, RotationScratch& scratch);
   // Output rotations (inverse direction) of consecutive layers that write rows of one width at a
   // fixed distance into one buffer run as one dispatch of several parts.
   void add_output_rotations(kernels::Gpu& gpu);

@@ -72,17 +72,17 @@ uint64_t sign_words(uint32_t n) { return (uint64_t(n) + 31) / 32; }
 
 }  // namespace
 
-std::vector<uint8_t> linear_to_bytes(const PackedLinear& l) {
+std::vector<uint8_t> linear_to_bytes(const quant::PackedLinear& l) {
   Writer w;
   w.put(kMagic);
   w.put(kVersion);
   const quant::PackedLayout& p = l.weight.layout;
   for (uint32_t v : {uint32_t(p.format), p.rows, p.cols, p.group_size, p.aux}) w.put(v);
   w.put_array(l.weight.words);
-  w.put(uint32_t(l.has_input_rotation));
-  w.put_array(l.input_signs);
-  w.put(uint32_t(l.has_output_rotation));
-  w.put_array(l.output_signs);
+  w.put(uint32_t(l.rotation.input));
+  w.put_array(l.rotation.input_signs);
+  w.put(uint32_t(l.rotation.output));
+  w.put_array(l.rotation.output_signs);
   w.put(l.lora_rank);
   w.put(l.lora_scale);
   w.put_array(l.lora_a);
@@ -90,13 +90,13 @@ std::vector<uint8_t> linear_to_bytes(const PackedLinear& l) {
   return std::move(w.out);
 }
 
-PackedLinear linear_from_bytes(std::span<const uint8_t> bytes, const std::string& source) {
+quant::PackedLinear linear_from_bytes(std::span<const uint8_t> bytes, const std::string& source) {
   Reader r(bytes, source);
   char magic[4];
   for (char& c : magic) c = r.get<char>("magic");
   if (std::memcmp(magic, kMagic, 4) != 0) r.fail("bad magic");
   if (const uint32_t v = r.get<uint32_t>("version"); v != kVersion) r.fail("unsupported version " + std::to_string(v));
-  PackedLinear l;
+  quant::PackedLinear l;
   quant::PackedLayout& p = l.weight.layout;
   p.format = quant::Format(r.get<uint32_t>("format"));
   p.rows = r.get<uint32_t>("rows");
@@ -114,10 +114,10 @@ PackedLinear linear_from_bytes(std::span<const uint8_t> bytes, const std::string
   } catch (const Error& e) {
     r.fail(e.what());
   }
-  l.has_input_rotation = r.get<uint32_t>("input rotation") != 0;
-  l.input_signs = r.get_array<uint32_t>("input signs", l.has_input_rotation ? sign_words(p.cols) : 0, true);
-  l.has_output_rotation = r.get<uint32_t>("output rotation") != 0;
-  l.output_signs = r.get_array<uint32_t>("output signs", l.has_output_rotation ? sign_words(p.rows) : 0, true);
+  l.rotation.input = r.get<uint32_t>("input rotation") != 0;
+  l.rotation.input_signs = r.get_array<uint32_t>("input signs", l.rotation.input ? sign_words(p.cols) : 0, true);
+  l.rotation.output = r.get<uint32_t>("output rotation") != 0;
+  l.rotation.output_signs = r.get_array<uint32_t>("output signs", l.rotation.output ? sign_words(p.rows) : 0, true);
   l.lora_rank = r.get<uint32_t>("LoRA rank");
   if (l.lora_rank > std::min(p.rows, p.cols)) r.fail("LoRA rank " + std::to_string(l.lora_rank) + " exceeds the layer");
   l.lora_scale = r.get<float>("LoRA scale");

@@ -12,8 +12,8 @@
 
 namespace bitlens::model {
 
-std::vector<uint8_t> linear_to_bytes(const PackedLinear& linear);
+std::vector<uint8_t> linear_to_bytes(const quant::PackedLinear& linear);
 // Throws FileError(`source`, ...) when the bytes are not a whole, valid PackedLinear.
-PackedLinear linear_from_bytes(std::span<const uint8_t> bytes, const std::string& source);
+quant::PackedLinear linear_from_bytes(std::span<const uint8_t> bytes, const std::string& source);
 
 }  // namespace bitlens::model

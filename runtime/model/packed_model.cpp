@@ -5,15 +5,6 @@
 
 namespace bitlens::model {
 
-uint64_t PackedLinear::stored_bytes() const {
-  uint64_t b = (weight.layout.code_words() + weight.layout.param_words()) * 4;
-  if (has_input_rotation) b += input_signs.size() * 4;
-  if (has_output_rotation) b += output_signs.size() * 4;
-  b += (lora_a.size() + lora_b.size()) * 2;
-  if (lora_rank) b += 4;  // lora_scale
-  return b;
-}
-
 static uint64_t matrix_bytes(const quant::PackedMatrix& m) { return (m.layout.code_words() + m.layout.param_words()) * 4; }
 
 uint64_t PackedModel::stored_bytes() const {

@@ -11,36 +11,16 @@
 
 #include "model/config.h"
 #include "model/weights.h"
-#include "quant/packing.h"
+#include "quant/packed_linear.h"
 
 namespace bitlens::model {
-
-// One linear layer y = W x as the runtime runs it:
-//   x' = rotate(x, input_signs)                  (if has_input_rotation: H_in S_in x / sqrt(in))
-//   y' = W_packed x' + lora_scale * B (A x')     (if lora_rank > 0)
-//   y  = rotate_inverse(y', output_signs)        (if has_output_rotation: S_out H_out^T y' / sqrt(out))
-// so that W_packed approximates U W V^T with V = H_in S_in / sqrt(in), U = H_out S_out / sqrt(out).
-struct PackedLinear {
-  quant::PackedMatrix weight;
-  bool has_input_rotation = false;
-  std::vector<uint32_t> input_signs;   // sign bits of S_in (empty: all +1)
-  bool has_output_rotation = false;
-  std::vector<uint32_t> output_signs;  // sign bits of S_out
-  uint32_t lora_rank = 0;
-  std::vector<uint16_t> lora_a;        // [rank x in] fp16
-  std::vector<uint16_t> lora_b;        // [out x rank] fp16
-  float lora_scale = 0.0f;             // alpha / rank
-
-  // Bytes this layer occupies as stored: packed weight, sign vectors, LoRA factors.
-  uint64_t stored_bytes() const;
-};
 
 struct PackedLayer {
   std::vector<float> rms_att;  // [dim]
   std::vector<float> rms_ffn;  // [dim]
-  std::array<PackedLinear, kLinearsPerLayer> linears;  // indexed by Linear
-  PackedLinear& linear(Linear l) { return linears[uint32_t(l)]; }
-  const PackedLinear& linear(Linear l) const { return linears[uint32_t(l)]; }
+  std::array<quant::PackedLinear, kLinearsPerLayer> linears;  // indexed by Linear
+  quant::PackedLinear& linear(Linear l) { return linears[uint32_t(l)]; }
+  const quant::PackedLinear& linear(Linear l) const { return linears[uint32_t(l)]; }
 };
 
 struct PackedModel {

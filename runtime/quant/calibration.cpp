@@ -5,16 +5,6 @@
 
 namespace bitlens::quant {
 
-Calibration calibration_from(const calib::InputStats& stats) {
-  Calibration c;
-  c.cols = stats.features();
-  if (stats.has_hessian() && stats.tokens() > 0) c.hessian = stats.hessian();
-  c.mean_square = stats.mean_square();
-  c.sample = stats.sample();
-  c.sample_rows = stats.sample_count();
-  return c;
-}
-
 Calibration rotate_calibration(const Calibration& c, const Rotation& r) {
   if (!r.input) return c;
   Calibration out;

@@ -1,12 +1,11 @@
-// What the calibration-based quantizers need of one linear layer's inputs, taken from the
-// streaming statistics of calib/input_stats.h: the Hessian H = 2 X^T X / n, E[x_j^2], and a sample
+// What the calibration-based quantizers need of one linear layer's inputs (filled from the
+// streaming statistics of calib/input_stats.h by pipeline/model_quant.h): the Hessian H = 2 X^T X / n, E[x_j^2], and a sample
 // of input rows; and the same seen through an input rotation (V H V^T, V x).
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
-#include "calib/input_stats.h"
 #include "quant/rotation.h"
 
 namespace bitlens::quant {
@@ -20,8 +19,6 @@ struct Calibration {
 
   bool has_hessian() const { return !hessian.empty(); }
 };
-
-Calibration calibration_from(const calib::InputStats& stats);
 
 // The calibration of the rotated layer (inputs V x); unchanged without an input rotation.
 Calibration rotate_calibration(const Calibration& c, const Rotation& r);

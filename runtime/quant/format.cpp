@@ -6,14 +6,11 @@
 #include "common/error.h"
 #include "quant/layouts/f16.h"
 #include "quant/layouts/f32.h"
-#include "quant/layouts/mixed.h"
-#include "quant/layouts/ptq161.h"
 #include "quant/layouts/q2.h"
 #include "quant/layouts/q3.h"
 #include "quant/layouts/q4.h"
 #include "quant/layouts/q8.h"
-#include "quant/layouts/ternary.h"
-#include "quant/layouts/tritplane.h"
+#include "quant/lowbit.h"
 
 namespace bitlens::quant {
 
@@ -25,10 +22,10 @@ const std::vector<FormatInfo>& all_formats() {
       {Format::Q3, "q3", q3::kBits, q3::kWordsPerChunk, true, FormatKind::Group},
       {Format::Q4, "q4", q4::kBits, q4::kWordsPerChunk, true, FormatKind::Group},
       {Format::Q8, "q8", q8::kBits, q8::kWordsPerChunk, true, FormatKind::Group},
-      {Format::Mixed, "mixed", 0, 0, false, FormatKind::LowBit},
-      {Format::Ptq161, "ptq161", 1, 0, false, FormatKind::LowBit},
-      {Format::Ternary, "ternary", 2, 0, false, FormatKind::LowBit},
-      {Format::TritPlane, "tritplane", 4, 0, false, FormatKind::LowBit},
+      {Format::Mixed, "mixed", 0, 0, false, FormatKind::LowBit, &kMixedFormat},
+      {Format::Ptq161, "ptq161", 1, 0, false, FormatKind::LowBit, &kPtq161Format},
+      {Format::Ternary, "ternary", 2, 0, false, FormatKind::LowBit, &kTernaryFormat},
+      {Format::TritPlane, "tritplane", 4, 0, false, FormatKind::LowBit, &kTritPlaneFormat},
   };
   return table;
 }
@@ -40,7 +37,8 @@ const FormatInfo& format_info(Format f) {
 }
 
 bool uses_groups(Format f) {
-  return format_info(f).grouped || f == Format::Mixed || f == Format::Ternary || f == Format::TritPlane;
+  const FormatInfo& i = format_info(f);
+  return i.grouped || (i.lowbit && i.lowbit->grouped);
 }
 
 Format parse_format(std::string_view name) {
@@ -67,28 +65,17 @@ const std::vector<uint32_t>& supported_group_sizes() {
 static uint64_t align_words(uint64_t w) { return (w + kSectionAlignWords - 1) / kSectionAlignWords * kSectionAlignWords; }
 
 uint64_t PackedLayout::code_words() const {
-  switch (format) {
-    case Format::Mixed: return mixed::table_words(groups()) + uint64_t(tiles()) * kTileRows * aux;
-    case Format::Ptq161: return uint64_t(tiles()) * chunks() * kTileRows;
-    case Format::Ternary: return uint64_t(tiles()) * chunks() * ternary::kTileChunkWords;
-    case Format::TritPlane: return uint64_t(tiles()) * chunks() * tritplane::kTileChunkWords;
-    default: return uint64_t(tiles()) * chunks() * kTileRows * format_info(format).words_per_chunk;
-  }
+  const FormatInfo& i = format_info(format);
+  if (i.lowbit) return i.lowbit->code_words(*this);
+  return uint64_t(tiles()) * chunks() * kTileRows * i.words_per_chunk;
 }
 
 uint64_t PackedLayout::params_offset_words() const { return align_words(code_words()); }
 
 uint64_t PackedLayout::param_words() const {
-  switch (format) {
-    case Format::Ptq161: {
-      const auto s = ptq161::param_sections(0, tiles(), chunks(), aux);
-      return s.end;
-    }
-    case Format::Ternary: return uint64_t(tiles()) * groups() * ternary::kParamWordsPerTileGroup;
-    case Format::Mixed:
-    case Format::TritPlane: return uint64_t(tiles()) * groups() * kTileRows;
-    default: return format_info(format).grouped ? uint64_t(tiles()) * groups() * kTileRows : 0;
-  }
+  const FormatInfo& i = format_info(format);
+  if (i.lowbit) return i.lowbit->param_words(*this);
+  return i.grouped ? uint64_t(tiles()) * groups() * kTileRows : 0;
 }
 
 uint64_t PackedLayout::total_words() const {
@@ -109,8 +96,9 @@ uint64_t PackedLayout::param_index(uint32_t tile, uint32_t group) const {
 }
 
 std::string PackedLayout::describe() const {
-  std::string s = format_info(format).name;
-  if (format == Format::Ptq161) s += " s" + std::to_string(aux);
+  const FormatInfo& i = format_info(format);
+  std::string s = i.name;
+  if (i.lowbit && i.lowbit->aux_tag) s += " " + std::string(i.lowbit->aux_tag) + std::to_string(aux);
   else if (uses_groups(format)) s += " g" + std::to_string(group_size);
   return s + " " + std::to_string(rows) + "x" + std::to_string(cols);
 }
@@ -122,28 +110,14 @@ void validate(const PackedLayout& l) {
   if (l.rows > (1u << 24) || l.cols > (1u << 24))
     throw UnsupportedError("matrix " + std::to_string(l.rows) + "x" + std::to_string(l.cols) +
                            " is larger than the kernels support (2^24 rows or columns)");
-  if (l.format == Format::Ptq161) {
-    if (l.cols > ptq161::kMaxColumns)
-      throw UnsupportedError("ptq161 supports at most " + std::to_string(ptq161::kMaxColumns) + " columns, not " +
-                             std::to_string(l.cols));
-    if (l.aux > l.cols)
-      throw UnsupportedError("ptq161 matrix with " + std::to_string(l.aux) + " salient columns of " +
-                             std::to_string(l.cols));
-  } else if (uses_groups(l.format)) {
+  if (uses_groups(l.format)) {
     const auto& gs = supported_group_sizes();
     if (std::find(gs.begin(), gs.end(), l.group_size) == gs.end())
       throw UnsupportedError("group size " + std::to_string(l.group_size) + " is not supported for " + info.name +
                              " (choose 32, 64 or 128)");
   }
-  if (l.aux != 0 && l.format != Format::Mixed && l.format != Format::Ptq161)
-    throw UnsupportedError(std::string(info.name) + " matrices have no format-specific size (got " + std::to_string(l.aux) + ")");
-  if (l.format == Format::Mixed) {
-    const uint64_t lo = uint64_t(l.chunks()) * mixed::kMinBits, hi = uint64_t(l.chunks()) * mixed::kMaxBits;
-    if (l.aux < lo || l.aux > hi)
-      throw UnsupportedError("mixed matrix " + std::to_string(l.rows) + "x" + std::to_string(l.cols) + " with " +
-                             std::to_string(l.aux) + " code words per row (expected " + std::to_string(lo) + " to " +
-                             std::to_string(hi) + ")");
-  }
+  if (info.lowbit) info.lowbit->validate(l);
+  else require_no_aux(l);
 }
 
 }  // namespace bitlens::quant

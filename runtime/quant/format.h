@@ -26,6 +26,8 @@ inline constexpr uint32_t kChunk = 32;     // columns per chunk
 inline constexpr uint32_t kTileRows = 8;   // rows per tile
 inline constexpr uint32_t kSectionAlignWords = 64;  // 256-byte alignment of the sections
 
+struct LowBitFormat;  // lowbit.h: a low-bit format's layout sizes, checks and scalar reference
+
 struct FormatInfo {
   Format format;
   const char* name;          // "q4", "f16", ...
@@ -33,6 +35,7 @@ struct FormatInfo {
   uint32_t words_per_chunk;  // 32-bit words one row's chunk of 32 weights takes (0: not per row)
   bool grouped;              // a uniform group format: per-group (scale, offset) words, QuantizedMatrix
   FormatKind kind;
+  const LowBitFormat* lowbit = nullptr;  // the low-bit formats' own functions (null for the others)
 };
 
 const FormatInfo& format_info(Format f);

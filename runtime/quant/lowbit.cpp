@@ -144,18 +144,14 @@ std::vector<float> dequantize(const TritPlaneMatrix& m) {
 }
 
 void validate_tables(const PackedMatrix& p) {
-  if (p.layout.format == Format::Mixed) mixed_widths(p);
-  if (p.layout.format == Format::Ptq161) ptq161_salient(p);
+  const LowBitFormat* f = format_info(p.layout.format).lowbit;
+  if (f && f->validate_tables) f->validate_tables(p);
 }
 
-std::vector<float> dequantize_lowbit(const PackedMatrix& p) {
-  switch (p.layout.format) {
-    case Format::Mixed: return dequantize(unpack_mixed(p));
-    case Format::Ptq161: return dequantize(unpack_ptq161(p));
-    case Format::Ternary: return dequantize(unpack_ternary(p));
-    case Format::TritPlane: return dequantize(unpack_tritplane(p));
-    default: throw UnsupportedError("dequantize_lowbit: " + p.layout.describe() + " is not a low-bit format");
-  }
+void require_no_aux(const PackedLayout& l) {
+  if (l.aux != 0)
+    throw UnsupportedError(std::string(format_info(l.format).name) + " matrices have no format-specific size (got " +
+                           std::to_string(l.aux) + ")");
 }
 
 }  // namespace bitlens::quant

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "quant/group_quant.h"
@@ -85,11 +87,31 @@ TritPlaneMatrix unpack_tritplane(const PackedMatrix& p);
 std::vector<uint8_t> mixed_widths(const PackedMatrix& p);
 std::vector<uint32_t> ptq161_salient(const PackedMatrix& p);
 
-// Checks the internal tables a kernel trusts (mixed: the width table; ptq161: the section table,
-// the salient column list and mask); nothing to check for the other formats. Throws Error.
+// Checks the internal tables a kernel trusts (the format's validate_tables); nothing to check for
+// the formats without tables. Throws Error.
 void validate_tables(const PackedMatrix& p);
 
-// w_hat of a packed low-bit matrix (used by dequantize(const PackedMatrix&)).
-std::vector<float> dequantize_lowbit(const PackedMatrix& p);
+// What the format table (format.cpp) needs of a low-bit format, defined in the format's own
+// packing file: everything the shared code would otherwise switch on the format for.
+struct LowBitFormat {
+  bool grouped;         // per-row, per-column-group parameters: PackedLayout::group_size matters
+  const char* aux_tag;  // describe() prefix of PackedLayout::aux ("s": salient columns), or null
+  uint64_t (*code_words)(const PackedLayout& l);
+  uint64_t (*param_words)(const PackedLayout& l);
+  // Format-specific checks of a layout (aux); throws UnsupportedError.
+  void (*validate)(const PackedLayout& l);
+  // Checks of the tables a kernel trusts (may be null); throws Error.
+  void (*validate_tables)(const PackedMatrix& p);
+  std::vector<float> (*dequantize)(const PackedMatrix& p);  // the scalar reference
+  // The format's quantizer on generated weights w (kernel benchmarks and tests), group size 64.
+  PackedMatrix (*bench_weights)(std::span<const float> w, uint32_t rows, uint32_t cols, uint64_t seed);
+};
+extern const LowBitFormat kMixedFormat;      // pack_mixed.cpp
+extern const LowBitFormat kPtq161Format;     // pack_ptq161.cpp
+extern const LowBitFormat kTernaryFormat;    // pack_ternary.cpp
+extern const LowBitFormat kTritPlaneFormat;  // pack_ternary.cpp
+
+// Throws UnsupportedError unless a layout without a format-specific size has aux == 0.
+void require_no_aux(const PackedLayout& l);
 
 }  // namespace bitlens::quant

@@ -5,6 +5,8 @@
 #include "common/parallel.h"
 #include "quant/layouts/mixed.h"
 #include "quant/lowbit.h"
+#include "quant/slim_quant.h"
+#include <random>
 
 namespace bitlens::quant {
 
@@ -103,5 +105,29 @@ MixedMatrix unpack_mixed(const PackedMatrix& p) {
   }
   return m;
 }
+
+const LowBitFormat kMixedFormat = {
+    .grouped = true,
+    .aux_tag = nullptr,
+    .code_words = [](const PackedLayout& l) { return mixed::table_words(l.groups()) + uint64_t(l.tiles()) * kTileRows * l.aux; },
+    .param_words = [](const PackedLayout& l) { return uint64_t(l.tiles()) * l.groups() * kTileRows; },
+    .validate =
+        [](const PackedLayout& l) {
+          const uint64_t lo = uint64_t(l.chunks()) * mixed::kMinBits, hi = uint64_t(l.chunks()) * mixed::kMaxBits;
+          if (l.aux < lo || l.aux > hi)
+            throw UnsupportedError("mixed matrix " + std::to_string(l.rows) + "x" + std::to_string(l.cols) + " with " +
+                                   std::to_string(l.aux) + " code words per row (expected " + std::to_string(lo) +
+                                   " to " + std::to_string(hi) + ")");
+        },
+    .validate_tables = [](const PackedMatrix& p) { mixed_widths(p); },
+    .dequantize = [](const PackedMatrix& p) { return dequantize(unpack_mixed(p)); },
+    .bench_weights =
+        [](std::span<const float> w, uint32_t rows, uint32_t cols, uint64_t) {
+          const uint32_t g = 64, groups = (cols + g - 1) / g;
+          std::vector<uint8_t> bits(groups);  // widths 1, 2, 3 in turn: 2 bits on average
+          for (uint32_t i = 0; i < groups; ++i) bits[i] = uint8_t(1 + (i + 1) % 3);
+          return pack(quantize_mixed_rtn(w, rows, cols, g, bits));
+        },
+};
 
 }  // namespace bitlens::quant

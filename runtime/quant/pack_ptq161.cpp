@@ -7,6 +7,8 @@
 #include "quant/layouts/ptq161.h"
 #include "quant/layouts/q3.h"
 #include "quant/lowbit.h"
+#include "quant/ptq161_quant.h"
+#include <random>
 
 namespace bitlens::quant {
 
@@ -117,5 +119,30 @@ Ptq161Matrix unpack_ptq161(const PackedMatrix& p) {
   }
   return m;
 }
+
+const LowBitFormat kPtq161Format = {
+    .grouped = false,
+    .aux_tag = "s",
+    .code_words = [](const PackedLayout& l) { return uint64_t(l.tiles()) * l.chunks() * kTileRows; },
+    .param_words = [](const PackedLayout& l) { return ptq161::param_sections(0, l.tiles(), l.chunks(), l.aux).end; },
+    .validate =
+        [](const PackedLayout& l) {
+          if (l.cols > ptq161::kMaxColumns)
+            throw UnsupportedError("ptq161 supports at most " + std::to_string(ptq161::kMaxColumns) + " columns, not " +
+                                   std::to_string(l.cols));
+          if (l.aux > l.cols)
+            throw UnsupportedError("ptq161 matrix with " + std::to_string(l.aux) + " salient columns of " +
+                                   std::to_string(l.cols));
+        },
+    .validate_tables = [](const PackedMatrix& p) { ptq161_salient(p); },
+    .dequantize = [](const PackedMatrix& p) { return dequantize(unpack_ptq161(p)); },
+    .bench_weights =
+        [](std::span<const float> w, uint32_t rows, uint32_t cols, uint64_t seed) {
+          std::vector<float> magnitude(cols);  // 20% salient columns (the default) of random magnitudes
+          std::mt19937_64 rng(seed);
+          for (auto& m : magnitude) m = std::uniform_real_distribution<float>(0.0f, 1.0f)(rng);
+          return pack(quantize_ptq161(w, rows, cols, magnitude, nullptr));
+        },
+};
 
 }  // namespace bitlens::quant

@@ -6,6 +6,7 @@
 #include "quant/layouts/ternary.h"
 #include "quant/layouts/tritplane.h"
 #include "quant/lowbit.h"
+#include "quant/ternary_quant.h"
 
 namespace bitlens::quant {
 
@@ -147,5 +148,30 @@ TritPlaneMatrix unpack_tritplane(const PackedMatrix& p) {
   }
   return m;
 }
+
+const LowBitFormat kTernaryFormat = {
+    .grouped = true,
+    .aux_tag = nullptr,
+    .code_words = [](const PackedLayout& l) { return uint64_t(l.tiles()) * l.chunks() * ternary::kTileChunkWords; },
+    .param_words =
+        [](const PackedLayout& l) { return uint64_t(l.tiles()) * l.groups() * ternary::kParamWordsPerTileGroup; },
+    .validate = require_no_aux,
+    .validate_tables = nullptr,
+    .dequantize = [](const PackedMatrix& p) { return dequantize(unpack_ternary(p)); },
+    .bench_weights = [](std::span<const float> w, uint32_t rows, uint32_t cols,
+                        uint64_t) { return pack(quantize_ternary(w, rows, cols, 64)); },
+};
+
+const LowBitFormat kTritPlaneFormat = {
+    .grouped = true,
+    .aux_tag = nullptr,
+    .code_words = [](const PackedLayout& l) { return uint64_t(l.tiles()) * l.chunks() * tritplane::kTileChunkWords; },
+    .param_words = [](const PackedLayout& l) { return uint64_t(l.tiles()) * l.groups() * kTileRows; },
+    .validate = require_no_aux,
+    .validate_tables = nullptr,
+    .dequantize = [](const PackedMatrix& p) { return dequantize(unpack_tritplane(p)); },
+    .bench_weights = [](std::span<const float> w, uint32_t rows, uint32_t cols,
+                        uint64_t) { return pack(quantize_tritplane(w, rows, cols, 64)); },
+};
 
 }  // namespace bitlens::quant

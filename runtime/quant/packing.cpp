@@ -116,7 +116,7 @@ PackedMatrix pack_float(std::span<const float> w, uint32_t rows, uint32_t cols, 
 std::vector<float> dequantize(const PackedMatrix& p) {
   check_size(p);
   const PackedLayout& l = p.layout;
-  if (format_info(l.format).kind == FormatKind::LowBit) return dequantize_lowbit(p);
+  if (const LowBitFormat* f = format_info(l.format).lowbit) return f->dequantize(p);
   if (format_info(l.format).grouped) return dequantize(unpack(p));
   std::vector<float> out(size_t(l.rows) * l.cols);
   const uint32_t wpc = format_info(l.format).words_per_chunk;

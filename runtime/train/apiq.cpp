@@ -111,7 +111,7 @@ class BlockTrainer {
     return l;
   }
 
-  model::PackedLinear pack(uint32_t i) const { return linears_[i]->pack(); }
+  quant::PackedLinear pack(uint32_t i) const { return linears_[i]->pack(); }
 
  private:
   RegularizerPlace place() const {
@@ -218,7 +218,7 @@ ApiqResult apiq_quantize(const model::Model& m, std::span<const uint32_t> tokens
     BlockWeights q = fp;
     for (uint32_t i = 0; i < kLinearsPerLayer; ++i) {
       packed.linears[i] = trainer.pack(i);
-      runtime[i] = model::effective_weight(packed.linears[i]);
+      runtime[i] = quant::effective_weight(packed.linears[i]);
       q.linear[i] = runtime[i].data();
     }
     r.model.layers.push_back(std::move(packed));

@@ -83,8 +83,8 @@ void LoraLinear::step(const AdamWConfig& clip, const AdamWConfig& lora) {
   }
 }
 
-model::PackedLinear LoraLinear::pack() const {
-  model::PackedLinear p;
+quant::PackedLinear LoraLinear::pack() const {
+  quant::PackedLinear p;
   p.weight = quant::pack(quantizer_.quantized(hi_.data(), lo_.data()));
   if (config_.rank) {
     p.lora_rank = config_.rank;

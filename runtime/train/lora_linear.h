@@ -47,8 +47,8 @@ class LoraLinear {
   void step(const AdamWConfig& clip, const AdamWConfig& lora);
 
   // The layer as the runtime stores it: packed codes from the learned clipping, fp16 LoRA factors
-  // (model::effective_weight of it is the weight the runtime computes with).
-  model::PackedLinear pack() const;
+  // (quant::effective_weight of it is the weight the runtime computes with).
+  quant::PackedLinear pack() const;
 
   // Parameter access for tests.
   std::vector<float>& clip_hi() { return hi_; }

@@ -6,10 +6,11 @@
 #include <string>
 
 #include "common/error.h"
-#include "quant/recipe.h"
+#include "pipeline/recipe.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace bitlens::quant;
+using namespace bitlens::pipeline;
   try {
     const Recipe r = parse_recipe(std::string(reinterpret_cast<const char*>(data), size), "fuzz.json");
     const Recipe back = parse_recipe(recipe_json(r), "written");

@@ -1,23 +1,33 @@
 // Layer-by-layer measurement and quantization of a model.
-#include "quant/model_quant.h"
+#include "pipeline/model_quant.h"
 
 #include <memory>
 
 #include "common/error.h"
 
-namespace bitlens::quant {
+namespace bitlens::pipeline {
 
 std::string linear_layer_name(uint32_t layer, model::Linear l) {
   return "layers." + std::to_string(layer) + "." + model::linear_name(l);
 }
 
+quant::Calibration calibration_from(const calib::InputStats& stats) {
+  quant::Calibration c;
+  c.cols = stats.features();
+  if (stats.has_hessian() && stats.tokens() > 0) c.hessian = stats.hessian();
+  c.mean_square = stats.mean_square();
+  c.sample = stats.sample();
+  c.sample_rows = stats.sample_count();
+  return c;
+}
+
 CalibrationLookup calibration_lookup(const calib::ModelStats& stats) {
   struct Cache {
     std::string key;
-    Calibration cal;
+    quant::Calibration cal;
   };
   auto cache = std::make_shared<Cache>();
-  return [&stats, cache](const std::string& name) -> const Calibration* {
+  return [&stats, cache](const std::string& name) -> const quant::Calibration* {
     for (uint32_t i = 0; i < stats.layers(); ++i)
       for (uint32_t k = 0; k < model::kLinearsPerLayer; ++k) {
         if (linear_layer_name(i, model::Linear(k)) != name) continue;
@@ -41,7 +51,7 @@ std::vector<LayerMeasurement> measure_model(const model::Model& m, const Calibra
     for (uint32_t k = 0; k < model::kLinearsPerLayer; ++k) {
       const std::string name = linear_layer_name(i, model::Linear(k));
       const model::Matrix& w = m.weights.layers[i].linear(model::Linear(k));
-      const Calibration* c = cal ? cal(name) : nullptr;
+      const quant::Calibration* c = cal ? cal(name) : nullptr;
       const std::vector<LinearSpec> specs = default_candidates(w.rows, w.cols, c);
       out.push_back(measure_layer(name, w.span(), w.rows, w.cols, c, specs));
       if (progress) progress(out.size(), total);
@@ -67,9 +77,9 @@ model::PackedModel quantize_model(const model::Model& m, const Recipe& recipe, c
       const RecipeLayer* entry = recipe.find(name);
       if (!entry) throw Error("quantize_model: the recipe has no entry for layer '" + name + "'");
       const model::Matrix& wm = lw.linear(model::Linear(k));
-      const Calibration* c = cal ? cal(name) : nullptr;
+      const quant::Calibration* c = cal ? cal(name) : nullptr;
       const auto quantize = [&] {
-        return to_packed_linear(quantize_linear(wm.span(), wm.rows, wm.cols, c, entry->spec, layer_seed(name)));
+        return quantize_linear(wm.span(), wm.rows, wm.cols, c, entry->spec, layer_seed(name));
       };
       l.linears[k] = source ? source(name, quantize) : quantize();
     }
@@ -79,4 +89,4 @@ model::PackedModel quantize_model(const model::Model& m, const Recipe& recipe, c
   return p;
 }
 
-}  // namespace bitlens::quant
+}  // namespace bitlens::pipeline

@@ -1,5 +1,5 @@
 // Measuring candidates and turning an allocation into a recipe.
-#include "quant/layer_allocation.h"
+#include "pipeline/layer_allocation.h"
 
 #include <cstdio>
 
@@ -8,7 +8,7 @@
 #include "quant/hadamard.h"
 #include "quant/metrics.h"
 
-namespace bitlens::quant {
+namespace bitlens::pipeline {
 
 uint64_t layer_seed(const std::string& name) {
   uint64_t h = 0xcbf29ce484222325ull;
@@ -20,49 +20,57 @@ uint64_t layer_seed(const std::string& name) {
 }
 
 double layer_error(std::span<const float> w, std::span<const float> w_eff, uint32_t rows, uint32_t cols,
-                   const Calibration* cal, std::span<const float> output_fisher) {
+                   const quant::Calibration* cal, std::span<const float> output_fisher) {
   // H = 2 E[x x^T]: output_error's per-output term is E[e_i^2], so half of it weighted by f_i.
   if (cal && cal->has_hessian() && !output_fisher.empty())
-    return 0.5 * output_error(w, w_eff, rows, cols, cal->hessian, output_fisher);
+    return 0.5 * quant::output_error(w, w_eff, rows, cols, cal->hessian, output_fisher);
   if (!output_fisher.empty()) throw Error("layer_error: the output Fisher needs a calibration Hessian");
-  if (cal && cal->has_hessian()) return output_error(w, w_eff, rows, cols, cal->hessian);
-  if (cal) return weighted_error(w, w_eff, rows, cols, ErrorWeights(cal->mean_square, rows, cols));
-  return weighted_error(w, w_eff, rows, cols);
+  if (cal && cal->has_hessian()) return quant::output_error(w, w_eff, rows, cols, cal->hessian);
+  if (cal) return quant::weighted_error(w, w_eff, rows, cols, quant::ErrorWeights(cal->mean_square, rows, cols));
+  return quant::weighted_error(w, w_eff, rows, cols);
 }
 
-std::vector<LinearSpec> default_candidates(uint32_t rows, uint32_t cols, const Calibration* cal) {
+std::vector<LinearSpec> default_candidates(uint32_t rows, uint32_t cols, const quant::Calibration* cal) {
   const bool hessian = cal && cal->has_hessian();
   const bool sample = cal && cal->sample_rows > 0;
-  std::vector<RotationMode> rotations = {RotationMode::None};
-  if (hadamard_supported(cols)) rotations.push_back(hadamard_supported(rows) ? RotationMode::Both : RotationMode::Input);
+  auto available = [&](const MethodInfo& m) {
+    switch (m.needs) {
+      case CalibrationNeed::None: return !(m.only_without_hessian && hessian);
+      case CalibrationNeed::Hessian: return hessian;
+      case CalibrationNeed::HessianAndSample: return hessian && sample;
+    }
+    return false;
+  };
+  auto add = [&](const MethodInfo& m, quant::RotationMode rot, std::vector<LinearSpec>& specs) {
+    if (!available(m)) return;
+    const std::vector<uint32_t> groups = m.candidate_groups.empty() ? std::vector<uint32_t>{LinearSpec{}.group_size}
+                                                                    : m.candidate_groups;
+    for (uint32_t bits : m.candidate_bits)
+      for (uint32_t g : groups) specs.push_back({m.method, bits, g, rot});
+  };
+  std::vector<quant::RotationMode> rotations = {quant::RotationMode::None};
+  if (quant::hadamard_supported(cols))
+    rotations.push_back(quant::hadamard_supported(rows) ? quant::RotationMode::Both : quant::RotationMode::Input);
   std::vector<LinearSpec> specs;
-  for (RotationMode rot : rotations) {
-    for (uint32_t bits : {2u, 3u, 4u, 8u})
-      for (uint32_t g : {64u, 128u}) specs.push_back({hessian ? Method::Gptq : Method::Rtn, bits, g, rot});
-    if (hessian)
-      for (uint32_t bits : {2u, 3u})
-        for (uint32_t g : {64u, 128u}) specs.push_back({Method::GptqClip, bits, g, rot});
-    if (hessian) specs.push_back({Method::Ptq161, 1, 64, rot, 0.2});
-    if (hessian && sample)
-      for (uint32_t bits : {2u, 3u}) specs.push_back({Method::Slim, bits, 128, rot});
-    specs.push_back({Method::Ternary, 2, 64, rot});
-    specs.push_back({Method::TritPlane, 4, 64, rot});
-  }
-  specs.push_back({Method::Float, 16, 64});
+  for (quant::RotationMode rot : rotations)
+    for (const MethodInfo& m : all_methods())
+      if (m.rotated_candidates) add(m, rot, specs);
+  for (const MethodInfo& m : all_methods())
+    if (!m.rotated_candidates) add(m, quant::RotationMode::None, specs);
   return specs;
 }
 
 LayerMeasurement measure_layer(const std::string& name, std::span<const float> w, uint32_t rows, uint32_t cols,
-                               const Calibration* cal, std::span<const LinearSpec> specs,
+                               const quant::Calibration* cal, std::span<const LinearSpec> specs,
                                std::span<const float> output_fisher) {
   LayerMeasurement m;
   m.name = name;
   m.weights = uint64_t(rows) * cols;
   for (const LinearSpec& s : specs) {
-    const QuantizedLinear q = quantize_linear(w, rows, cols, cal, s, layer_seed(name));
+    const quant::PackedLinear q = quantize_linear(w, rows, cols, cal, s, layer_seed(name));
     m.specs.push_back(s);
-    m.bits.push_back(stored_bits(q));
-    m.errors.push_back(layer_error(w, effective_weight(q), rows, cols, cal, output_fisher));
+    m.bits.push_back(q.stored_bytes() * 8);
+    m.errors.push_back(layer_error(w, quant::effective_weight(q), rows, cols, cal, output_fisher));
   }
   return m;
 }
@@ -70,7 +78,7 @@ LayerMeasurement measure_layer(const std::string& name, std::span<const float> w
 Recipe allocate_recipe(std::span<const LayerMeasurement> layers, double target_bpw, const Recipe* by_hand) {
   Recipe r;
   r.target_bpw = target_bpw;
-  std::vector<AllocationLayer> table(layers.size());
+  std::vector<quant::AllocationLayer> table(layers.size());
   uint64_t smallest = 0;
   for (size_t l = 0; l < layers.size(); ++l) {
     const LayerMeasurement& m = layers[l];
@@ -93,8 +101,8 @@ Recipe allocate_recipe(std::span<const LayerMeasurement> layers, double target_b
     }
     smallest += least;
   }
-  r.budget_bits = budget_bits(target_bpw, r.weights);
-  const Allocation a = allocate(table, r.budget_bits);
+  r.budget_bits = quant::budget_bits(target_bpw, r.weights);
+  const quant::Allocation a = quant::allocate(table, r.budget_bits);
   if (!a.feasible) {
     char msg[200];
     std::snprintf(msg, sizeof(msg), "a budget of %.4f bits per weight is below the smallest candidates (%.4f bpw)",
@@ -109,4 +117,4 @@ Recipe allocate_recipe(std::span<const LayerMeasurement> layers, double target_b
   return r;
 }
 
-}  // namespace bitlens::quant
+}  // namespace bitlens::pipeline

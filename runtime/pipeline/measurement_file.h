@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "quant/layer_allocation.h"
+#include "pipeline/layer_allocation.h"
 
-namespace bitlens::quant {
+namespace bitlens::pipeline {
 
 struct MeasurementFile {
   std::string calibration;  // the calibration the errors were measured with
@@ -22,4 +22,4 @@ void save_measurements(const std::string& path, const MeasurementFile& m);  // a
 // Throws FileError naming the file and the problem (bad JSON, a bad candidate, no candidates).
 MeasurementFile load_measurements(const std::string& path);
 
-}  // namespace bitlens::quant
+}  // namespace bitlens::pipeline

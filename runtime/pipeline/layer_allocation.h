@@ -16,10 +16,10 @@
 #include <vector>
 
 #include "quant/calibration.h"
-#include "quant/quantize_linear.h"
-#include "quant/recipe.h"
+#include "pipeline/quantize_linear.h"
+#include "pipeline/recipe.h"
 
-namespace bitlens::quant {
+namespace bitlens::pipeline {
 
 struct LayerMeasurement {
   std::string name;
@@ -33,16 +33,16 @@ struct LayerMeasurement {
 uint64_t layer_seed(const std::string& name);
 
 double layer_error(std::span<const float> w, std::span<const float> w_eff, uint32_t rows, uint32_t cols,
-                   const Calibration* cal, std::span<const float> output_fisher = {});
+                   const quant::Calibration* cal, std::span<const float> output_fisher = {});
 
 // The default candidates for a [rows x cols] layer: GPTQ (RTN without a Hessian) at 2, 3, 4, 8 bits
 // and groups 64, 128, GPTQ with clipped group ranges at 2 and 3 bits, each plain and rotated where
 // the widths allow; SliM-LLM at 2 and 3 bits,
 // PTQ1.61, ternary and trit-planes (those needing calibration only with it); and f16.
-std::vector<LinearSpec> default_candidates(uint32_t rows, uint32_t cols, const Calibration* cal);
+std::vector<LinearSpec> default_candidates(uint32_t rows, uint32_t cols, const quant::Calibration* cal);
 
 LayerMeasurement measure_layer(const std::string& name, std::span<const float> w, uint32_t rows, uint32_t cols,
-                               const Calibration* cal, std::span<const LinearSpec> specs,
+                               const quant::Calibration* cal, std::span<const LinearSpec> specs,
                                std::span<const float> output_fisher = {});
 
 // One candidate per layer minimizing the total error with total stored bits <= floor(target_bpw *
@@ -50,4 +50,4 @@ LayerMeasurement measure_layer(const std::string& name, std::span<const float> w
 // Throws Error when even the smallest candidates exceed the budget.
 Recipe allocate_recipe(std::span<const LayerMeasurement> layers, double target_bpw, const Recipe* by_hand = nullptr);
 
-}  // namespace bitlens::quant
+}  // namespace bitlens::pipeline

@@ -10,15 +10,18 @@
 #include "calib/model_stats.h"
 #include "model/packed_model.h"
 #include "model/weights.h"
-#include "quant/layer_allocation.h"
-#include "quant/recipe.h"
+#include "pipeline/layer_allocation.h"
+#include "pipeline/recipe.h"
 
-namespace bitlens::quant {
+namespace bitlens::pipeline {
 
 std::string linear_layer_name(uint32_t layer, model::Linear l);
 
+// A layer's calibration from the streaming statistics of its input site.
+quant::Calibration calibration_from(const calib::InputStats& stats);
+
 // The calibration of a named layer, or null when there is none.
-using CalibrationLookup = std::function<const Calibration*(const std::string& name)>;
+using CalibrationLookup = std::function<const quant::Calibration*(const std::string& name)>;
 
 // Calibration of the block linears from a model's statistics: one Calibration per input site, made
 // when first asked for and kept while consecutive layers share the site; a returned pointer stays
@@ -34,7 +37,7 @@ std::vector<LayerMeasurement> measure_model(const model::Model& m, const Calibra
 // that quantizes it, returns the layer (calling the function, or taking the layer from an earlier,
 // interrupted run). May throw to stop the work (CancelledError).
 using LinearSource =
-    std::function<model::PackedLinear(const std::string& name, const std::function<model::PackedLinear()>& quantize)>;
+    std::function<quant::PackedLinear(const std::string& name, const std::function<quant::PackedLinear()>& quantize)>;
 
 // The block linears quantized as `recipe` says (every one must appear in it; rotations use
 // layer_seed of the name), the embedding and classifier packed as `embedding` says. Each linear
@@ -42,4 +45,4 @@ using LinearSource =
 model::PackedModel quantize_model(const model::Model& m, const Recipe& recipe, const CalibrationLookup& cal,
                                   const model::PackOptions& embedding, const LinearSource& source = {});
 
-}  // namespace bitlens::quant
+}  // namespace bitlens::pipeline

@@ -1,12 +1,12 @@
 // Reading and writing candidate measurements (nlohmann::json; candidates as recipe layers).
-#include "quant/measurement_file.h"
+#include "pipeline/measurement_file.h"
 
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
 #include "common/file_io.h"
 
-namespace bitlens::quant {
+namespace bitlens::pipeline {
 
 namespace {
 
@@ -73,4 +73,4 @@ MeasurementFile load_measurements(const std::string& path) {
   return f;
 }
 
-}  // namespace bitlens::quant
+}  // namespace bitlens::pipeline

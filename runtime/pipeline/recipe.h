@@ -13,9 +13,9 @@
 #include <string_view>
 #include <vector>
 
-#include "quant/quantize_linear.h"
+#include "pipeline/quantize_linear.h"
 
-namespace bitlens::quant {
+namespace bitlens::pipeline {
 
 struct RecipeLayer {
   std::string name;
@@ -41,4 +41,4 @@ Recipe load_recipe(const std::string& path);
 std::string recipe_json(const Recipe& recipe);
 void save_recipe(const std::string& path, const Recipe& recipe);  // atomic
 
-}  // namespace bitlens::quant
+}  // namespace bitlens::pipeline

@@ -1,5 +1,5 @@
 // Recipe JSON reading and writing (nlohmann::json).
-#include "quant/recipe.h"
+#include "pipeline/recipe.h"
 
 #include <algorithm>
 
@@ -9,7 +9,7 @@
 #include "common/file_io.h"
 #include "common/json_input.h"
 
-namespace bitlens::quant {
+namespace bitlens::pipeline {
 
 namespace {
 
@@ -50,7 +50,7 @@ RecipeLayer parse_layer(const json& j, size_t index, const std::string& source) 
     l.spec.method = parse_method(method.get<std::string>());
     if (j.contains("rotation")) {
       if (!j["rotation"].is_string()) throw FileError(source, at + ": \"rotation\" must be a string");
-      l.spec.rotation = parse_rotation_mode(j["rotation"].get<std::string>());
+      l.spec.rotation = quant::parse_rotation_mode(j["rotation"].get<std::string>());
     }
   } catch (const FileError&) {
     throw;
@@ -120,7 +120,7 @@ std::string recipe_json(const Recipe& r) {
     e["method"] = method_name(l.spec.method);
     e["bits"] = l.spec.bits;
     e["group_size"] = l.spec.group_size;
-    e["rotation"] = rotation_mode_name(l.spec.rotation);
+    e["rotation"] = quant::rotation_mode_name(l.spec.rotation);
     if (l.spec.method == Method::Ptq161) e["salient_fraction"] = l.spec.salient_fraction;
     e["fixed"] = l.fixed;
     e["stored_bits"] = l.stored_bits;
@@ -133,4 +133,4 @@ std::string recipe_json(const Recipe& r) {
 
 void save_recipe(const std::string& path, const Recipe& r) { write_text_atomic(path, recipe_json(r)); }
 
-}  // namespace bitlens::quant
+}  // namespace bitlens::pipeline
