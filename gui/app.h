@@ -16,9 +16,9 @@ struct AppOptions {
   std::string screenshot;      // PNG of the last frame, written when the app ends
   int frames = 0;              // leave after this many frames once the model is open (0: run on)
   int width = 1280, height = 800;
-  // Allocation candidates without the calibration-based methods (GPTQ, SliM-LLM, PTQ1.61): main's
-  // default_candidates with no calibration, round-to-nearest at every width, ternary, trit-planes.
-  // Measuring them is several times quicker on a slow CPU.
+  // Allocation candidates without the calibration-based methods (GPTQ, SliM-LLM, PTQ1.61): the
+  // pipeline's default_candidates with no calibration, round-to-nearest at every width, ternary,
+  // trit-planes. Measuring them is several times quicker on a slow CPU.
   bool quick_candidates = false;
 };
 

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  build-essential cmake ninja-build pkg-config git ca-certificates
+  build-essential cmake ninja-build pkg-config git ca-certificates python3
   libvulkan-dev glslang-tools spirv-tools mesa-vulkan-drivers vulkan-tools vulkan-validationlayers
   libglfw3-dev libimgui-dev libstb-dev xvfb xauth x11-apps
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev

@@ -1,7 +1,7 @@
 // Randomized Hadamard rotation of rows in place (or added to the rows of a destination), for GPUs
 // and as the fallback for any width: forward x <- H_n (S x) / sqrt(n), inverse x <- S H_n^T x /
 // sqrt(n), n = m * 2^k, with H_n = H_m (x) H_{2^k} (index i = a * 2^k + b; H_m stored as sign bits,
-// m in {1, 12, 20, 28, 36}) and S a random +-1 diagonal (METHODS.md section 4). One workgroup per
+// m in {1, 12, 20, 28, 36}) and S a random +-1 diagonal (docs/METHODS.md section 4). One workgroup per
 // row and part (RotateParams): the row is staged in shared memory, the fast Walsh-Hadamard
 // transform over b runs in passes of up to 4 butterfly stages held in registers (one barrier per
 // pass), then every column of the m x 2^k view is multiplied by H_m (the host uploads H_m^T for

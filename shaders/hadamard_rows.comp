@@ -1,7 +1,7 @@
 // Randomized Hadamard rotation for CPU devices (lavapipe): eight lanes rotate one row entirely in
 // registers, so the only memory traffic is one texel-buffer read and one storage write of each
 // element (shared memory and indexed private arrays are slow there). Forward x <- H (S x) / sqrt(n),
-// inverse x <- S H^T x / sqrt(n), H = H_m (x) H_p, n = m * p, p = 2^k (METHODS.md section 4).
+// inverse x <- S H^T x / sqrt(n), H = H_m (x) H_p, n = m * p, p = 2^k (docs/METHODS.md section 4).
 //
 // The transform itself is include/hadamard_lanes.glsl; here lane l of a row's group reads slot r
 // from texel 8 r + l of the row, so the lanes of a group read neighbouring texels.

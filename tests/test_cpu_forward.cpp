@@ -31,7 +31,7 @@ TEST(CpuForward, GoldenGreedyStory) {
   const model::GenerateResult r = model::generate(forward, tok, greedy, "Once upon a time", {.max_new_tokens = 200});
   EXPECT_EQ(r.prompt_tokens, (std::vector<uint32_t>{1, 9038, 2501, 263, 931}));
   EXPECT_EQ(r.tokens.size(), 200u);
-  // DESIGN.md: the continuation llama2.c's run.c produces for this model.
+  // docs/DESIGN.md section 7: the continuation llama2.c's run.c produces for this model.
   const std::string expected = ", there was a little girl named Lily. She loved to play outside";
   EXPECT_EQ(r.text.substr(0, expected.size()), expected) << r.text;
   EXPECT_EQ(r.decode_steps, 199u);

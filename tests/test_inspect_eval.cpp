@@ -265,5 +265,6 @@ TEST(InspectSession, OpensTheBundledModel) {
   ASSERT_TRUE(g.ok) << g.message;
   std::string text;
   for (const auto& p : s.snapshot()->generation->reference) text += p;
-  EXPECT_EQ(text.rfind(", there was a little girl", 0), 0u) << text;  // DESIGN.md's greedy continuation
+  // The greedy continuation of docs/DESIGN.md section 7.
+  EXPECT_EQ(text.rfind(", there was a little girl", 0), 0u) << text;
 }

@@ -1,6 +1,7 @@
 // The inspector's per-layer pieces: layer names and patterns, error metrics, histograms and
 // heat-map downsampling, each against a direct computation on fresh random data. (Quantization,
-// saliency, allocation and recipes are main's quant/ library, tested in its own files.)
+// saliency, allocation and recipes belong to the quant and pipeline libraries, tested in their own
+// files.)
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -53,7 +54,7 @@ TEST(InspectMetrics, MatchADirectComputation) {
   std::normal_distribution<float> nd(0.0f, 0.1f);
   for (auto& v : w_hat) v += nd(rng);
   const auto x = test::random_normal(size_t(tokens) * cols, seed + 1);
-  // The calibration main's capture would give for these inputs: E[x^2] and the rows.
+  // The calibration the calib library's capture would give for these inputs: E[x^2] and the rows.
   quant::Calibration cal;
   cal.cols = cols;
   cal.sample = x;

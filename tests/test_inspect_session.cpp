@@ -35,7 +35,7 @@ model::ModelConfig small_config() {
 }
 
 // Gaussian inputs with every 37th channel (from 5) six times larger, like the outlier channels of
-// real activations, through main's calibration statistics.
+// real activations, through the calib library's statistics.
 std::shared_ptr<const CalibrationSet> synthetic_calibration(const model::ModelConfig& config, uint32_t tokens,
                                                             uint64_t seed) {
   calib::ModelStats stats(config);
@@ -311,7 +311,7 @@ TEST(InspectSession, BudgetRunsTheAllocation) {
   EXPECT_GT(total_cost(*b25), total_cost(*q4));
   EXPECT_EQ(b25->measured_layers, b25->layers.size());
   EXPECT_EQ(b25->history.back().what, "budget 2.50 bpw");
-  // Every layer took one of its candidates (main's default_candidates).
+  // Every layer took one of its candidates (the pipeline's default_candidates).
   const OpenModel open = synthetic_open(1);
   for (const auto& r : b25->layers) {
     const auto cands = pipeline::default_candidates(r.rows, r.cols, &open.calibration->of(r.ref));

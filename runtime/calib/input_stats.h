@@ -1,4 +1,4 @@
-// Streaming calibration statistics of one linear layer's input x (METHODS.md sections 2-3): from
+// Streaming calibration statistics of one linear layer's input x (docs/METHODS.md sections 2-3): from
 // any number of batches of input rows X [tokens x in] it keeps, in memory independent of the
 // token count, the per-channel sums of x^2, |x| and max |x|, the Gram matrix X^T X in double
 // precision (for the Hessian H = 2 X^T X / n of GPTQ, OBS saliency and PTQ1.61's refinement), and a

@@ -1,6 +1,6 @@
-// Evaluation texts: Moby Dick chapters joined with a blank line between chapters (the DESIGN.md
-// protocol; out of the model's domain), and in-domain text sampled from a model with a fixed seed
-// (for held-out perplexity of quantized versions of that model).
+// Evaluation texts: Moby Dick chapters joined with a blank line between chapters (the protocol of
+// docs/DESIGN.md section 7; out of the model's domain), and in-domain text sampled from a model
+// with a fixed seed (for held-out perplexity of quantized versions of that model).
 #pragma once
 
 #include <cstdint>

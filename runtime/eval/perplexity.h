@@ -1,6 +1,7 @@
 // Quality of a model on a text, against any Forward backend: perplexity over fixed windows of the
 // tokenized text, and the agreement of a test backend with a reference one on the same windows
-// (mean KL(p_ref || p_test) of the next-token distributions and top-1 agreement, METHODS.md 7).
+// (mean KL(p_ref || p_test) of the next-token distributions and top-1 agreement; docs/METHODS.md
+// section 10).
 // Windows follow llama.cpp's perplexity tool: consecutive slices of the token stream whose first
 // token is replaced by BOS; its protocol scores only the second half of each window.
 #pragma once

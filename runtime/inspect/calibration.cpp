@@ -1,4 +1,4 @@
-// Calibration inputs per layer, from main's calibration capture.
+// Calibration inputs per layer, from the calib library's capture.
 #include "inspect/calibration.h"
 
 #include "calib/capture.h"

@@ -1,4 +1,4 @@
-// CalibrationSet: what the inspector knows about the inputs of every block linear, as main's
+// CalibrationSet: what the inspector knows about the inputs of every block linear, as the runtime's
 // quantizers take it (quant::Calibration: the Hessian, E[x_j^2] and a sample of input rows), one per
 // input site (calib::InputSite: wq, wk and wv share one input, as do w1 and w3).
 #pragma once

@@ -1,6 +1,6 @@
 // Live evaluation for the inspector: the quality of a quantized model against the fp32 one on a
 // short window of tokens (mean KL(p_fp32 || p_quant) of the next-token distributions and top-1
-// agreement, METHODS.md section 7), with the fp32 logits computed once; and the same prompt
+// agreement, docs/METHODS.md section 10), with the fp32 logits computed once; and the same prompt
 // generated greedily by both models, side by side, with the first token where they part.
 #pragma once
 

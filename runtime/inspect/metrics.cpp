@@ -1,4 +1,4 @@
-// Layer errors from main's metrics and saliency.
+// Layer errors from the quant library's metrics and saliency.
 #include "inspect/metrics.h"
 
 #include <cmath>

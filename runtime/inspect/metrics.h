@@ -1,4 +1,4 @@
-// The errors the inspector shows for one quantized layer (METHODS.md section 7), all computed by
+// The errors the inspector shows for one quantized layer (docs/METHODS.md section 10), all computed by
 // quant/metrics.h and quant/saliency.h against the layer's calibration.
 #pragma once
 

@@ -1,5 +1,5 @@
 // The inspector's commands: open, select, set layers, set a budget, undo, save a recipe. Layers are
-// quantized, measured and allocated by main's quant/ library; this file only keeps the state.
+// quantized, measured and allocated by the quantization pipeline; this file only keeps the state.
 #include "inspect/session_state.h"
 
 #include <algorithm>

@@ -1,7 +1,8 @@
-// Per-layer candidate measurement and the budgeted choice of one candidate per layer (METHODS.md
-// section 5), recorded as a recipe. A candidate is a LinearSpec (method x format x bits x group x
-// rotation); its cost is the bits the quantized layer stores (as PackedLinear::stored_bytes
-// counts them: codes, parameters, masks, sign vectors), its error the layer's output error
+// Per-layer candidate measurement and the budgeted choice of one candidate per layer
+// (docs/METHODS.md section 6), recorded as a recipe. A candidate is a LinearSpec (method x format x
+// bits x group x rotation); its cost is the bits the quantized layer stores (as
+// PackedLinear::stored_bytes counts them: codes, parameters, masks, sign vectors), its error the
+// layer's output error
 // tr((W - W_eff) H (W - W_eff)^T) / 2 with W_eff the effective weight U^T W'_hat V, or the
 // E[x^2]-weighted weight error without a Hessian, or the plain weight error without calibration.
 // Given the layer's output Fisher f (train/output_fisher.h) and a Hessian, the error is instead the

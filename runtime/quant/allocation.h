@@ -1,4 +1,4 @@
-// Budgeted bit allocation across layers (METHODS.md section 5): every layer offers options (honest
+// Budgeted bit allocation across layers (docs/METHODS.md section 6): every layer offers options (honest
 // stored bits, measured error); choose one per layer to minimize the total error with
 // sum(bits) <= budget. A multiple-choice knapsack, solved in two steps:
 //  1. Lagrangian sweep: the options on each layer's lower convex hull of (bits, error); the hull

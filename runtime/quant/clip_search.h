@@ -1,4 +1,4 @@
-// Clipping search (METHODS.md section 1, OmniQuant's weight clipping done as a grid search): per
+// Clipping search (docs/METHODS.md section 1, OmniQuant's weight clipping done as a grid search): per
 // group, the range [beta * min, gamma * max] with gamma, beta on a 20-point grid in (0.5, 1]
 // (1, 0.975, ..., 0.525) that minimizes the group's (optionally weighted) squared error.
 #pragma once

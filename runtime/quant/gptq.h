@@ -1,4 +1,4 @@
-// GPTQ (METHODS.md section 3, Frantar et al. 2022). With H = 2 X^T X / n of the layer's inputs,
+// GPTQ (docs/METHODS.md section 3, Frantar et al. 2022). With H = 2 X^T X / n of the layer's inputs,
 // damped by damp * mean(diag H), and U the upper Cholesky factor of H^-1, every row walks its
 // columns j in blocks of `block`: q_j = Q(w_j), e = (w_j - q_j) / U_jj, w_{j+1..} -= e U_{j, j+1..}
 // inside the block; the block's accumulated update reaches the later columns once per block.

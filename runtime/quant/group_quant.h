@@ -1,4 +1,4 @@
-// Uniform asymmetric group quantization (METHODS.md section 1): per group of `group_size`
+// Uniform asymmetric group quantization (docs/METHODS.md section 1): per group of `group_size`
 // consecutive input columns of a row, scale = (max - min) / (2^b - 1), zero = round(-min / scale),
 // q = clamp(round(w / scale) + zero, 0, 2^b - 1), w_hat = scale * (q - zero). The scale and the
 // offset scale*zero are stored as fp16, and codes are computed against the stored values so that

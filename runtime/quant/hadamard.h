@@ -1,4 +1,4 @@
-// Randomized Hadamard transforms (METHODS.md section 4): sizes n = m * 2^k with m in
+// Randomized Hadamard transforms (docs/METHODS.md section 4): sizes n = m * 2^k with m in
 // {1, 12, 20, 28, 36}, Paley-constructed H_m, random sign vectors, and the CPU reference rotation
 // x <- H_n (S x) / sqrt(n) with H_n = H_m (x) H_{2^k} (index i = a * 2^k + b).
 #pragma once

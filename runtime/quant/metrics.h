@@ -1,4 +1,4 @@
-// Quantization error metrics (METHODS.md section 7) and weight-distribution statistics.
+// Quantization error metrics (docs/METHODS.md section 10) and weight-distribution statistics.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// PTQ1.61 quantizer (METHODS.md section 5): the top `salient_fraction` of input channels by
+// PTQ1.61 quantizer (docs/METHODS.md section 7): the top `salient_fraction` of input channels by
 // activation magnitude (a 1-D structured mask) keep 4 bits per row (asymmetric, the row's salient
 // weights form one group); every other weight is binarized per row, w_hat = alpha * sign(w - mu) +
 // mu with mu the row's mean and alpha its mean |w - mu|. With the layer's Hessian H the row's

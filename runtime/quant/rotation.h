@@ -1,4 +1,4 @@
-// Incoherence processing by randomized Hadamard rotation (METHODS.md section 4). A rotated layer
+// Incoherence processing by randomized Hadamard rotation (docs/METHODS.md section 4). A rotated layer
 // stores W' = U W V^T with V = H_in S_in / sqrt(in) and U = H_out S_out / sqrt(out) (hadamard.h's
 // rotate() applies exactly V or U to a vector), and runs as y = U^T (W'_hat (V x)): the input is
 // rotated online before the mat-vec and the output rotated back after it (PackedLinear's

@@ -1,4 +1,4 @@
-// Saliency estimators (METHODS.md section 2) and their aggregation. A saliency map is one
+// Saliency estimators (docs/METHODS.md section 2) and their aggregation. A saliency map is one
 // non-negative float per weight of a [rows x cols] matrix (rows: output channels, cols: input
 // channels), row-major.
 //   activation-aware: s_ij = w_ij^2 * E[x_j^2]          (llama.cpp's importance matrix)

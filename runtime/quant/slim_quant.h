@@ -1,4 +1,4 @@
-// SliM-LLM (METHODS.md section 5) on top of the GPTQ walk, producing the mixed-width format of
+// SliM-LLM (docs/METHODS.md section 5) on top of the GPTQ walk, producing the mixed-width format of
 // layouts/mixed.h.
 //  1. Salience-determined bit allocation: column groups (all rows of G columns) are ranked by their
 //     mean OBS saliency w^2 / [H^-1]_jj^2; the i least salient get N-1 bits and the i most salient

@@ -1,4 +1,4 @@
-// Ternary and trit-plane quantizers (METHODS.md section 5).
+// Ternary and trit-plane quantizers (docs/METHODS.md section 8).
 //   ternary: per group w_hat = a * t, t in {-1, 0, 1}. For any threshold the optimal t is
 //     sign(w) on the k largest |w| and 0 elsewhere, and the optimal a their weighted mean |w|; k
 //     is chosen exactly (every k is tried), which is the error-minimizing threshold.

@@ -1,5 +1,5 @@
 // ApiQ block-wise partial retraining (Liao et al. 2024) with the saliency-aware regularizer of
-// Cao & Aref 2025 (METHODS.md section 6). Blocks are trained in order; for block i the clip logits
+// Cao & Aref 2025 (docs/METHODS.md section 9). Blocks are trained in order; for block i the clip logits
 // and LoRA factors of its seven linears minimise
 //   lambda_loss * [MSE(Block_q(X_q), Block_fp(X_fp)) + MSE(Block_q(X_q), Block_fp(X_q))] + lambda_reg * R
 // where X_q are the outputs of the already quantized blocks 0..i-1 (with their packed weights and

@@ -1,4 +1,4 @@
-// Gradient (Fisher) saliency, METHODS.md section 2 (Cao & Aref 2025): s_ij = sum over calibration
+// Gradient (Fisher) saliency, docs/METHODS.md section 2 (Cao & Aref 2025): s_ij = sum over calibration
 // sequences of g_ij^2, g = d(mean next-token loss of the sequence) / d w_ij, for every block linear.
 #pragma once
 

@@ -2,7 +2,7 @@
 // of (dL/dy_i)^2, L the summed next-token loss of a sequence and y the linear's output at a token.
 // To second order, an output error e_t = dW x_t raises the expected loss per token by
 // 1/2 sum_i f_i E[e_i^2] (nats), which puts the errors of all layers in one unit: the weight of
-// the bit allocation's objective (METHODS.md section 5; layer_allocation.h). On text sampled from
+// the bit allocation's objective (docs/METHODS.md section 6; layer_allocation.h). On text sampled from
 // the model itself the empirical Fisher estimates the true one, the Hessian of KL(p_fp32 || p).
 #pragma once
 

@@ -1,7 +1,7 @@
 // Randomized Hadamard rotation of one row held in registers by eight lanes of a subgroup: the
 // core of hadamard_rows.comp, shared with the mat-vec kernels that rotate their own input
 // (matvec.comp, X_ROTATE). Forward x <- H (S x) * scale, inverse x <- S H^T x * scale, H = H_m (x)
-// H_p, n = m * p, p = 2^k (METHODS.md section 4).
+// H_p, n = m * p, p = 2^k (docs/METHODS.md section 4).
 //
 // Layout: lane l (0..7) holds R = n / (8 W) slots of W consecutive elements; slot r holds elements
 // 8 W r + W l + c (c < W). The bits of an index are then: c (inside a slot), l (across lanes:
