@@ -63,7 +63,9 @@ void set_window_icon(GLFWwindow* window) {
       int channels = 0;
       image.pixels = stbi_load(path.c_str(), &image.width, &image.height, &channels, 4);
       if (image.pixels) images.push_back(image);
-      else std::fprintf(stderr, "bitlens-inspect: warning: cannot read the icon %s: %s\n", path.c_str(), stbi_failure_reason());
+      else
+        std::fprintf(stderr, "bitlens-inspect: warning: cannot read the icon %s: %s\n", path.c_str(),
+                     stbi_failure_reason());
     } catch (const std::exception& e) {
       std::fprintf(stderr, "bitlens-inspect: warning: %s\n", e.what());
     }

@@ -103,7 +103,8 @@ int run_inspector(const std::string& args, const std::string& log) {
 std::string cannot_run_app() {
   const bool xvfb = std::system("command -v xvfb-run >/dev/null 2>&1") == 0;
   if (!have_display() && !xvfb) return "no display and no xvfb-run";
-  if (!bitlens::file_exists(bitlens::test::stories15m_path())) return "the bundled model is not fetched (scripts/fetch_data.sh)";
+  if (!bitlens::file_exists(bitlens::test::stories15m_path()))
+    return "the bundled model is not fetched (scripts/fetch_data.sh)";
   return "";
 }
 

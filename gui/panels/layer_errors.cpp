@@ -44,7 +44,9 @@ void layer_errors(const inspect::Snapshot& s, UiState& ui, const CommandSink& se
     }
     if (i % model::kLinearsPerLayer == 0) {
       dl->AddLine({x, f.p0.y}, {x, f.p1.y + px(4)}, IM_COL32(110, 110, 120, 255));
-      const std::string label = text_printf("layers.%u", s.layers[i].ref.block);
+      std::string label = text_printf("layers.%u", s.layers[i].ref.block);
+      if (ImGui::CalcTextSize(label.c_str()).x > slot * model::kLinearsPerLayer - px(4))  // a narrow plot
+        label = std::to_string(s.layers[i].ref.block);
       dl->AddText({x + px(2), f.p1.y + px(2)}, IM_COL32(180, 180, 190, 255), label.c_str());
     }
   }

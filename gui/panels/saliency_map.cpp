@@ -57,8 +57,8 @@ void color_bar(ImDrawList* dl, ImVec2 p0, ImVec2 p1, float lo, float hi, bool lo
   for (int i = 0; i <= 2; ++i) {
     const float v = lo + (hi - lo) * float(i) / 2.0f;
     const std::string t = log_scale ? text_printf("1e%.1f", double(v)) : text_printf("%.2g", double(v));
-    dl->AddText({p0.x + px(15), p1.y - (p1.y - p0.y) * float(i) / 2.0f - (i ? 0.0f : ImGui::GetTextLineHeight())}, IM_COL32(190, 190, 200, 255),
-                t.c_str());
+    const float y = p1.y - (p1.y - p0.y) * float(i) / 2.0f - (i ? 0.0f : ImGui::GetTextLineHeight());
+    dl->AddText({p0.x + px(15), y}, IM_COL32(190, 190, 200, 255), t.c_str());
   }
 }
 
@@ -113,7 +113,9 @@ void saliency_map(const inspect::Snapshot& s, UiState& ui, const CommandSink&, P
   dl->PopClipRect();
   for (uint32_t ch : d.salient_channels) {
     const float x = screen_x(float(ch) + 0.5f);
-    if (x >= p0.x && x <= p1.x) dl->AddTriangleFilled({x - px(4), p0.y - px(9)}, {x + px(4), p0.y - px(9)}, {x, p0.y - px(1)}, IM_COL32(80, 230, 255, 255));
+    if (x >= p0.x && x <= p1.x)
+      dl->AddTriangleFilled({x - px(4), p0.y - px(9)}, {x + px(4), p0.y - px(9)}, {x, p0.y - px(1)},
+                            IM_COL32(80, 230, 255, 255));
   }
   dl->AddRect(p0, p1, IM_COL32(90, 90, 100, 255));
   color_bar(dl, {p1.x + px(6), p0.y}, {p1.x + px(6), p1.y}, lo, hi, ui.saliency_log);

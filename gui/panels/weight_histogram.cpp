@@ -98,7 +98,8 @@ void weight_histogram(const inspect::Snapshot& s, UiState& ui, const CommandSink
     text_elided(s.layers[d.layer].name);
   else
     text_elided(text_printf("row %u, col %u (click the map)", c.row, c.col));
-  const float height = std::max(px(40), (ImGui::GetContentRegionAvail().y - ImGui::GetTextLineHeightWithSpacing()) / 3.0f - ImGui::GetStyle().ItemSpacing.y);
+  const float height = std::max(px(40), (ImGui::GetContentRegionAvail().y - ImGui::GetTextLineHeightWithSpacing()) / 3.0f -
+                                            ImGui::GetStyle().ItemSpacing.y);
   const bool group_scope = ui.scope == inspect::Scope::Group;
   const std::vector<float>* levels = group_scope && !c.levels.empty() ? &c.levels : nullptr;
   const bool rotated = d.spec.rotation != quant::RotationMode::None;
