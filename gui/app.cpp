@@ -17,14 +17,17 @@
 #include <memory>
 #include <optional>
 
+#include "common/assets.h"
 #include "common/error.h"
 #include "common/file_io.h"
+#include "draw.h"
 #include "inspect/recipe.h"
 #include "inspect/session.h"
 #include "kernels/gpu.h"
 #include "panels/panels.h"
 #include "png.h"
 #include "script.h"
+#include "style.h"
 #include "window.h"
 
 namespace bitlens::gui {
@@ -48,24 +51,21 @@ struct GlfwWindow {
   GLFWwindow* handle;
   GlfwWindow(int w, int h) {
     glfwWindowHint(GLFW_CLIENT_API, GLFW_NO_API);
+    glfwWindowHint(GLFW_SCALE_TO_MONITOR, GLFW_TRUE);  // w x h at content scale 1, larger on a high-DPI monitor
     handle = glfwCreateWindow(w, h, "bitlens inspector", nullptr, nullptr);
     if (!handle) throw Error("cannot create the inspector window");
+    set_window_icon(handle);
   }
   ~GlfwWindow() { glfwDestroyWindow(handle); }
 };
 
-// The Dear ImGui context and its GLFW platform backend.
+// The Dear ImGui context, styled for the UI scale, and its GLFW platform backend.
 struct ImGuiContextGuard {
-  explicit ImGuiContextGuard(GLFWwindow* w) {
+  ImGuiContextGuard(GLFWwindow* w, float user_scale) {
     IMGUI_CHECKVERSION();
     ImGui::CreateContext();
-    ImGuiIO& io = ImGui::GetIO();
-    io.IniFilename = nullptr;  // the layout is fixed; nothing to remember
-    ImGui::StyleColorsDark();
-    ImGuiStyle& style = ImGui::GetStyle();
-    style.WindowRounding = 0;
-    style.WindowBorderSize = 1;
-    style.FramePadding = {5, 3};
+    ImGui::GetIO().IniFilename = nullptr;  // the layout is fixed; nothing to remember
+    apply_style(ui_scale(w, user_scale));
     ImGui_ImplGlfw_InitForVulkan(w, true);
   }
   ~ImGuiContextGuard() {
@@ -83,6 +83,18 @@ inspect::SessionOptions session_options(const AppOptions& o) {
   return s;
 }
 
+// The Generation panel's first prompt: assets/prompts/default.txt without its line end (empty,
+// with a warning, when the file is missing).
+void set_default_prompt(UiState& ui) {
+  try {
+    std::string prompt = read_text_file(asset_path("prompts/default.txt"));
+    while (!prompt.empty() && (prompt.back() == '\n' || prompt.back() == '\r')) prompt.pop_back();
+    std::snprintf(ui.prompt, sizeof ui.prompt, "%s", prompt.c_str());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bitlens-inspect: warning: %s\n", e.what());
+  }
+}
+
 std::string file_name_of(const std::string& panel) {
   std::string s;
   for (char c : panel) s += c == ' ' ? '-' : char(std::tolower(static_cast<unsigned char>(c)));
@@ -95,9 +107,10 @@ class App {
       : opt_(o),
         window_(o.width, o.height),
         gpu_(presenting_context_options(vk::ContextOptions::from_env())),
-        imgui_(window_.handle),
+        imgui_(window_.handle, o.ui_scale),
         vkwin_(gpu_.ctx(), window_.handle),
         session_(session_options(o)) {
+    set_default_prompt(ui_);
     if (!o.script.empty()) script_ = load_script(o.script);
     for (const std::string& f : {o.model_path, o.calibration_text, o.evaluation_text})
       if (!file_exists(f)) throw FileError(f, "not found (scripts/fetch_data.sh fetches the model and the texts)");
@@ -259,7 +272,7 @@ class App {
 
   void draw_panels(const inspect::Snapshot& s, const inspect::Progress& p) {
     const ImVec2 size = ImGui::GetIO().DisplaySize;
-    const float bar = 26, top = bar, h = size.y - top;
+    const float bar = px(26), top = bar, h = size.y - top;
     const float c1 = std::floor(size.x * 0.39f), c2 = std::floor(size.x * 0.30f), c3 = size.x - c1 - c2;
     const CommandSink sink = [this](inspect::Command c) {
       const std::string text = inspect::describe(c);

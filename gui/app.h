@@ -15,7 +15,8 @@ struct AppOptions {
   std::string script;          // command script (script.h)
   std::string screenshot;      // PNG of the last frame, written when the app ends
   int frames = 0;              // leave after this many frames once the model is open (0: run on)
-  int width = 1280, height = 800;
+  int width = 1280, height = 800;  // at the monitor's content scale 1 (a high-DPI monitor enlarges it)
+  float ui_scale = 1.0f;            // text and sizes, on top of the monitor's content scale
   // Allocation candidates without the calibration-based methods (GPTQ, SliM-LLM, PTQ1.61): the
   // pipeline's default_candidates with no calibration, round-to-nearest at every width, ternary,
   // trit-planes. Measuring them is several times quicker on a slow CPU.

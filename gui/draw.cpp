@@ -1,4 +1,4 @@
-// Colour maps, metric colours, formatted text and plot frames.
+// The UI scale, colour maps, metric colours, formatted text and plot frames.
 #include "draw.h"
 
 #include <algorithm>
@@ -7,6 +7,13 @@
 #include <cstdio>
 
 namespace bitlens::gui {
+
+namespace {
+float ui_scale_ = 1.0f;
+}  // namespace
+
+void set_ui_scale(float scale) { ui_scale_ = scale; }
+float px(float length) { return length * ui_scale_; }
 
 ImU32 heat_color(float t) {
   static const float stops[][3] = {{0.02f, 0.02f, 0.08f}, {0.26f, 0.04f, 0.41f}, {0.58f, 0.15f, 0.40f},
@@ -58,18 +65,22 @@ void text_elided(const std::string& text, const ImVec4* colour) {
 }
 
 PlotFrame plot_frame(ImDrawList* dl, ImVec2 p0, ImVec2 p1, float lo, float hi, const char* value_format) {
-  const float margin = 46.0f;
-  PlotFrame f{{p0.x + margin, p0.y}, p1, lo, hi > lo ? hi : lo + 1.0f};
+  if (hi <= lo) hi = lo + 1.0f;
+  std::string labels[5];
+  float margin = 0;  // room for the widest label
+  for (int i = 0; i <= 4; ++i) {
+    labels[i] = text_printf(value_format, double(lo + (hi - lo) * float(i) / 4.0f));
+    margin = std::max(margin, ImGui::CalcTextSize(labels[i].c_str()).x + px(6));
+  }
+  PlotFrame f{{p0.x + margin, p0.y}, p1, lo, hi};
   dl->AddRectFilled(f.p0, f.p1, IM_COL32(30, 30, 36, 255));
   dl->AddRect(f.p0, f.p1, IM_COL32(90, 90, 100, 255));
   for (int i = 0; i <= 4; ++i) {
-    const float v = f.lo + (f.hi - f.lo) * float(i) / 4.0f;
-    const float y = f.y_of(v);
+    const float y = f.y_of(f.lo + (f.hi - f.lo) * float(i) / 4.0f);
     dl->AddLine({f.p0.x, y}, {f.p1.x, y}, IM_COL32(60, 60, 70, 255));
-    const std::string label = text_printf(value_format, double(v));
-    const ImVec2 ts = ImGui::CalcTextSize(label.c_str());
-    dl->AddText({f.p0.x - ts.x - 4, std::clamp(y - ts.y * 0.5f, p0.y, p1.y - ts.y)}, IM_COL32(170, 170, 180, 255),
-                label.c_str());
+    const ImVec2 ts = ImGui::CalcTextSize(labels[i].c_str());
+    dl->AddText({f.p0.x - ts.x - px(4), std::clamp(y - ts.y * 0.5f, p0.y, p1.y - ts.y)}, IM_COL32(170, 170, 180, 255),
+                labels[i].c_str());
   }
   return f;
 }

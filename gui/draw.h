@@ -1,5 +1,5 @@
-// Small drawing helpers shared by the panels: colour maps, the metric colours, number text, and a
-// plot frame with a y axis.
+// Small drawing helpers shared by the panels: the UI scale, colour maps, the metric colours, number
+// text, and a plot frame with a y axis.
 #pragma once
 
 #include <imgui.h>
@@ -7,6 +7,11 @@
 #include <string>
 
 namespace bitlens::gui {
+
+// Lengths in the panels are written in pixels at UI scale 1; px() gives them at the UI scale
+// (set once by apply_style, style.h).
+void set_ui_scale(float scale);
+float px(float length);
 
 // t in [0, 1] to a perceptually ordered colour (black - purple - red - orange - yellow, like inferno).
 ImU32 heat_color(float t);

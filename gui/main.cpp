@@ -6,7 +6,8 @@
 //   --script FILE                   run a command script (see script.h)
 //   --screenshot FILE               write the last frame as PNG when the app ends
 //   --frames N                      end after N frames once the model is open
-//   --size WxH                      window size (default 1280x800)
+//   --size WxH                      window size (default 1280x800; larger on a high-DPI monitor)
+//   --ui-scale X                    text and sizes times X (0.5 to 4), on top of the monitor's scale
 //   --quick-candidates              allocate among round-to-nearest, ternary and trit-plane
 //                                   candidates only (no GPTQ, SliM-LLM, PTQ1.61): quicker budgets
 #include <cstdio>
@@ -21,7 +22,9 @@ namespace {
 
 const char* kUsage =
     "usage: bitlens-inspect [--model FILE] [--tokenizer FILE] [--calibration-text FILE] [--eval-text FILE]\n"
-    "                       [--script FILE] [--screenshot FILE] [--frames N] [--size WxH] [--quick-candidates]\n";
+    "                       [--script FILE] [--screenshot FILE] [--frames N] [--size WxH] [--ui-scale X]\n"
+    "                       [--quick-candidates]\n"
+    "  --ui-scale X   text and sizes times X, 0.5 to 4 (default 1), on top of the monitor's content scale\n";
 
 int to_int(const std::string& s, const char* what) {
   size_t used = 0;
@@ -32,6 +35,19 @@ int to_int(const std::string& s, const char* what) {
     used = 0;
   }
   if (used != s.size() || v < 0) throw bitlens::Error(std::string("invalid ") + what + ": '" + s + "'");
+  return v;
+}
+
+float to_scale(const std::string& s) {
+  size_t used = 0;
+  float v = 0;
+  try {
+    v = std::stof(s, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != s.size() || !(v >= 0.5f && v <= 4.0f))
+    throw bitlens::Error("--ui-scale takes a number from 0.5 to 4, not '" + s + "'");
   return v;
 }
 
@@ -50,6 +66,7 @@ bitlens::gui::AppOptions parse(int argc, char** argv) {
     else if (a == "--script") o.script = value();
     else if (a == "--screenshot") o.screenshot = value();
     else if (a == "--frames") o.frames = to_int(value(), "frame count");
+    else if (a == "--ui-scale") o.ui_scale = to_scale(value());
     else if (a == "--quick-candidates") o.quick_candidates = true;
     else if (a == "--size") {
       const std::string v = value();

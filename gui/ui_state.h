@@ -61,7 +61,7 @@ struct UiState {
   bool cancel_requested = false;  // set by the Cancel button, handled by the app
 
   // Generation.
-  char prompt[256] = "Once upon a time";
+  char prompt[256] = {};  // set from assets/prompts/default.txt
 
   // Status line.
   std::string message;

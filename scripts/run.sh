@@ -14,7 +14,7 @@ bitlens=./build/runtime/bitlens
 echo "== quantizing data/stories15M.bin to $bits bits (GPTQ, groups of 64) -> $out"
 "$bitlens" quantize data/stories15M.bin --method gptq --bits "$bits" --group 64 --eval 8 -o "$out"
 echo "== generating with $out on Vulkan"
-"$bitlens" run "$out" --tokenizer data/tokenizer.bin --backend vulkan -p "Once upon a time" -n 120
+"$bitlens" run "$out" --tokenizer data/tokenizer.bin --backend vulkan -p "$(cat assets/prompts/default.txt)" -n 120
 if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   echo "(no display, DISPLAY and WAYLAND_DISPLAY unset: the inspector, build/gui/bitlens-inspect, is not opened)"
 elif [ ! -x build/gui/bitlens-inspect ]; then

@@ -1,7 +1,8 @@
 // The inspector application end to end: bitlens-inspect runs a script under Xvfb (open the model,
 // select a layer, change its bits, set a 2.5 bpw budget), and the test checks the screenshots by
 // their pixels (every panel drew something, and the panels that show the quantization changed
-// with it) and the session's state dumps (the errors changed as the commands said).
+// with it) and the session's state dumps (the errors changed as the commands said). Also: the
+// --ui-scale option is checked, and the app lays itself out twice as large at --ui-scale 2.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -85,6 +86,28 @@ double changed(const Png& a, const Png& b, const json& rect) {
 
 json read_json(const std::string& path) { return json::parse(bitlens::read_text_file(path)); }
 
+bool have_display() { return std::getenv("DISPLAY") && *std::getenv("DISPLAY"); }
+
+// Runs bitlens-inspect on the bundled model with `args` (under Xvfb without a display), its output
+// in `log`; returns std::system's status.
+int run_inspector(const std::string& args, const std::string& log) {
+  const std::string data = std::string(BITLENS_SOURCE_DIR) + "/data";
+  std::string cmd = std::string(BITLENS_INSPECT) + " --model " + data + "/stories15M.bin --tokenizer " + data +
+                    "/tokenizer.bin --calibration-text " + data + "/texts/moby-dick/chapter_1.txt --eval-text " + data +
+                    "/texts/moby-dick/chapter_2.txt " + args + " > " + log + " 2>&1";
+  if (!have_display()) cmd = "xvfb-run -a -s '-screen 0 1280x800x24' " + cmd;
+  return std::system(cmd.c_str());
+}
+
+// Why the app cannot run here, or empty.
+std::string cannot_run_app() {
+  const bool xvfb = std::system("command -v xvfb-run >/dev/null 2>&1") == 0;
+  if (!have_display() && !xvfb) return "no display and no xvfb-run";
+  if (!bitlens::file_exists(bitlens::test::stories15m_path()))
+    return "the bundled model is not fetched (scripts/fetch_data.sh)";
+  return "";
+}
+
 const json& layer(const json& state, const std::string& name) {
   for (const auto& l : state["layers"])
     if (l["name"] == name) return l;
@@ -94,11 +117,7 @@ const json& layer(const json& state, const std::string& name) {
 }  // namespace
 
 TEST(InspectorApp, ScriptedSessionUnderXvfb) {
-  const bool display = std::getenv("DISPLAY") && *std::getenv("DISPLAY");
-  const bool xvfb = std::system("command -v xvfb-run >/dev/null 2>&1") == 0;
-  if (!display && !xvfb) GTEST_SKIP() << "no display and no xvfb-run";
-  if (!bitlens::file_exists(bitlens::test::stories15m_path()))
-    GTEST_SKIP() << "the bundled model is not fetched (scripts/fetch_data.sh)";
+  if (const std::string why = cannot_run_app(); !why.empty()) GTEST_SKIP() << why;
   const fs::path dir = fs::temp_directory_path() / ("bitlens_inspect_" + std::to_string(bitlens::test::fresh_seed()));
   fs::create_directories(dir);
   const std::string d = dir.string();
@@ -117,13 +136,9 @@ TEST(InspectorApp, ScriptedSessionUnderXvfb) {
                              "screenshot " + d + "/end.png\n"
                              "quit\n";
   bitlens::write_text_atomic(d + "/script.txt", script);
-  const std::string data = std::string(BITLENS_SOURCE_DIR) + "/data";
-  std::string cmd = std::string(BITLENS_INSPECT) + " --model " + data + "/stories15M.bin --tokenizer " + data +
-                    "/tokenizer.bin --calibration-text " + data + "/texts/moby-dick/chapter_1.txt --eval-text " + data +
-                    "/texts/moby-dick/chapter_2.txt --quick-candidates --script " + d + "/script.txt > " + d + "/log.txt 2>&1";
-  if (!display) cmd = "xvfb-run -a -s '-screen 0 1280x800x24' " + cmd;
-  const int rc = std::system(cmd.c_str());
-  ASSERT_EQ(rc, 0) << cmd << "\n" << bitlens::read_text_file(d + "/log.txt");
+  const int rc = run_inspector("--quick-candidates --script " + d + "/script.txt", d + "/log.txt");
+  ASSERT_EQ(rc, 0) << bitlens::read_text_file(d + "/log.txt");
+  EXPECT_NE(bitlens::read_text_file(d + "/log.txt").find("UI scale 1, font "), std::string::npos);
 
   // Pixels: every panel drew its content; plots are coloured.
   const Png start = load_png(d + "/start.png"), end = load_png(d + "/end.png");
@@ -182,8 +197,49 @@ TEST(InspectorApp, ScriptedSessionUnderXvfb) {
   if (!HasFailure()) fs::remove_all(dir);  // kept for a look when something failed
 }
 
+TEST(InspectorApp, UiScaleIsValidated) {
+  const bitlens::test::TempDir dir;
+  const std::string log = dir.file("log.txt");
+  for (const char* bad : {"0.4", "4.5", "2x", "nan", "''"}) {
+    const int rc = std::system((std::string(BITLENS_INSPECT) + " --ui-scale " + bad + " > " + log + " 2>&1").c_str());
+    EXPECT_NE(rc, 0) << bad;
+    EXPECT_NE(bitlens::read_text_file(log).find("--ui-scale takes a number from 0.5 to 4"), std::string::npos)
+        << bad << ": " << bitlens::read_text_file(log);
+  }
+  ASSERT_EQ(std::system((std::string(BITLENS_INSPECT) + " --help > " + log + " 2>&1").c_str()), 0);
+  EXPECT_NE(bitlens::read_text_file(log).find("--ui-scale X"), std::string::npos) << bitlens::read_text_file(log);
+}
+
+// At --ui-scale 2 the font is rasterized at 30 px and the layout doubles (the status bar above the
+// panels is twice as tall); the window keeps its size.
+TEST(InspectorApp, StartsAtUiScale2) {
+  if (const std::string why = cannot_run_app(); !why.empty()) GTEST_SKIP() << why;
+  const bitlens::test::TempDir dir;
+  bitlens::write_text_atomic(dir.file("script.txt"), "screenshot " + dir.file("shot.png") + "\nquit\n");
+  for (const char* scale : {"1", "2"}) {
+    const std::string log = dir.file(std::string("log") + scale + ".txt");
+    ASSERT_EQ(run_inspector(std::string("--quick-candidates --size 800x500 --ui-scale ") + scale + " --script " +
+                                dir.file("script.txt"), log),
+              0)
+        << bitlens::read_text_file(log);
+    const std::string text = bitlens::read_text_file(log);
+    EXPECT_NE(text.find(std::string("UI scale ") + scale + ", font "), std::string::npos) << text;
+    EXPECT_NE(text.find(std::string("DejaVuSans.ttf at ") + (scale[0] == '1' ? "15 px" : "30 px")), std::string::npos)
+        << text;
+    const json shot = read_json(dir.file("shot.png.panels.json"));
+    EXPECT_EQ(shot["width"], 800);
+    EXPECT_EQ(shot["height"], 500);
+    EXPECT_EQ(shot["panels"]["Layers"][1], scale[0] == '1' ? 26 : 52);  // below the status bar
+    const Png png = load_png(dir.file("shot.png"));
+    EXPECT_EQ(png.w, 800);
+    EXPECT_EQ(png.h, 500);
+  }
+}
+
 #else
 
 TEST(InspectorApp, ScriptedSessionUnderXvfb) { GTEST_SKIP() << "bitlens-inspect is not built (no GLFW or Dear ImGui)"; }
+TEST(InspectorApp, UiScaleIsValidated) { GTEST_SKIP() << "bitlens-inspect is not built (no GLFW or Dear ImGui)"; }
+TEST(InspectorApp, StartsAtUiScale2) { GTEST_SKIP() << "bitlens-inspect is not built (no GLFW or Dear ImGui)"; }
 
 #endif

@@ -21,10 +21,10 @@ void layer_controls(const inspect::Snapshot& s, UiState& ui, const CommandSink& 
   text_elided(text_printf("%s  %ux%u  %s  %.3f bpw", r.name.c_str(), r.rows, r.cols, spec.describe().c_str(), r.bpw),
               &ImGui::GetStyle().Colors[ImGuiCol_Text]);
   const char* scopes[] = {"this layer", "this linear, every block", "this block", "every layer"};
-  ImGui::SetNextItemWidth(190);
+  ImGui::SetNextItemWidth(px(190));
   ImGui::Combo("apply to", &ui.edit_scope, scopes, 4);
   const std::string target = edit_target(r, ui.edit_scope);
-  ImGui::SetNextItemWidth(95);
+  ImGui::SetNextItemWidth(px(95));
   if (ImGui::BeginCombo("method", pipeline::method_name(spec.method))) {
     for (const pipeline::MethodInfo& m : pipeline::all_methods())
       if (ImGui::Selectable(m.name, m.method == spec.method)) send(inspect::SetLayer{.layer = target, .method = m.method});
@@ -34,7 +34,7 @@ void layer_controls(const inspect::Snapshot& s, UiState& ui, const CommandSink& 
   const pipeline::MethodInfo& method = pipeline::method_info(spec.method);
   const std::vector<uint32_t> bits = method.fixed_bits ? std::vector<uint32_t>{} : method.bits;
   ImGui::BeginDisabled(bits.empty());
-  ImGui::SetNextItemWidth(50);
+  ImGui::SetNextItemWidth(px(50));
   if (ImGui::BeginCombo("bits", bits.empty() ? "-" : std::to_string(spec.bits).c_str())) {
     for (uint32_t b : bits)
       if (ImGui::Selectable(std::to_string(b).c_str(), b == spec.bits)) send(inspect::SetLayer{.layer = target, .bits = b});
@@ -43,7 +43,7 @@ void layer_controls(const inspect::Snapshot& s, UiState& ui, const CommandSink& 
   ImGui::EndDisabled();
   const bool grouped = method.grouped;
   ImGui::BeginDisabled(!grouped);
-  ImGui::SetNextItemWidth(60);
+  ImGui::SetNextItemWidth(px(60));
   if (ImGui::BeginCombo("group", grouped ? std::to_string(spec.group_size).c_str() : "-")) {
     for (uint32_t g : quant::supported_group_sizes())
       if (ImGui::Selectable(std::to_string(g).c_str(), g == spec.group_size))
@@ -52,7 +52,7 @@ void layer_controls(const inspect::Snapshot& s, UiState& ui, const CommandSink& 
   }
   ImGui::EndDisabled();
   ImGui::SameLine();
-  ImGui::SetNextItemWidth(75);
+  ImGui::SetNextItemWidth(px(75));
   if (ImGui::BeginCombo("rotation", quant::rotation_mode_name(spec.rotation))) {
     for (quant::RotationMode m : {quant::RotationMode::None, quant::RotationMode::Input, quant::RotationMode::Both}) {
       const bool ok = m == quant::RotationMode::None ||
@@ -68,11 +68,11 @@ void layer_controls(const inspect::Snapshot& s, UiState& ui, const CommandSink& 
 
 void progress_line(const inspect::Progress& p, UiState& ui) {
   if (p.busy) {
-    ImGui::ProgressBar(std::clamp(p.fraction, 0.0f, 1.0f), {-70, 0}, p.task.c_str());
+    ImGui::ProgressBar(std::clamp(p.fraction, 0.0f, 1.0f), {-px(70), 0}, p.task.c_str());
     ImGui::SameLine();
     if (ImGui::Button("Cancel")) ui.cancel_requested = true;
   } else {
-    ImGui::ProgressBar(0.0f, {-70, 0}, "idle");
+    ImGui::ProgressBar(0.0f, {-px(70), 0}, "idle");
   }
 }
 
@@ -101,7 +101,7 @@ void allocation_editor(const inspect::Snapshot& s, const inspect::Progress& p, U
     ui.budget_seen = s.budget_bpw;
     if (s.budget_bpw > 0) ui.budget = float(s.budget_bpw);
   }
-  ImGui::SetNextItemWidth(-150);
+  ImGui::SetNextItemWidth(-px(150));
   ImGui::SliderFloat("budget (bpw)", &ui.budget, 1.5f, 8.5f, "%.2f");
   if (ImGui::IsItemDeactivatedAfterEdit()) send(inspect::SetBudget{double(ui.budget)});
   ImGui::SameLine();

@@ -55,7 +55,7 @@ void generation(const inspect::Snapshot& s, UiState& ui, const CommandSink& send
     ImGui::TextDisabled(s.open ? "This model was opened without a tokenizer." : "No model is open.");
     return end_panel();
   }
-  ImGui::SetNextItemWidth(-90);
+  ImGui::SetNextItemWidth(-px(90));
   const bool enter = ImGui::InputText("##prompt", ui.prompt, sizeof ui.prompt, ImGuiInputTextFlags_EnterReturnsTrue);
   ImGui::SameLine();
   if ((ImGui::Button("Generate") || enter) && ui.prompt[0]) send(inspect::Generate{ui.prompt});
@@ -68,15 +68,15 @@ void generation(const inspect::Snapshot& s, UiState& ui, const CommandSink& send
     ImGui::TextDisabled("\"%s\": both models agree on all %zu tokens", g.prompt.c_str(), g.reference.size());
   else
     ImGui::TextDisabled("\"%s\": they part at token %d (red)", g.prompt.c_str(), g.first_divergence);
-  const float half = (ImGui::GetContentRegionAvail().x - 8) / 2;
+  const float half = (ImGui::GetContentRegionAvail().x - px(8)) / 2;
   if (ImGui::BeginTable("gen", 2, ImGuiTableFlags_BordersInnerV)) {
     ImGui::TableNextRow();
     ImGui::TableNextColumn();
     ImGui::TextColored({0.55f, 0.75f, 1.0f, 1.0f}, "fp32");
-    token_text(g.reference, g.first_divergence, half - 8);
+    token_text(g.reference, g.first_divergence, half - px(8));
     ImGui::TableNextColumn();
     ImGui::TextColored({1.0f, 0.7f, 0.4f, 1.0f}, "quantized (edit %u)", g.step);
-    token_text(g.quantized, g.first_divergence, half - 8);
+    token_text(g.quantized, g.first_divergence, half - px(8));
     ImGui::EndTable();
   }
   end_panel();

@@ -54,12 +54,16 @@ void layer_browser(const inspect::Snapshot& s, UiState& ui, const CommandSink& s
   text_elided("relative errors: weight, output (calibration sample), saliency-weighted");
   const ImGuiTableFlags flags = ImGuiTableFlags_Sortable | ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV |
                                 ImGuiTableFlags_ScrollY | ImGuiTableFlags_Resizable;
-  ImGui::PushStyleVar(ImGuiStyleVar_CellPadding, {3, 1});
+  ImGui::PushStyleVar(ImGuiStyleVar_CellPadding, {px(3), px(1)});
   const bool table = ImGui::BeginTable("layers", kColumns, flags);
   ImGui::PopStyleVar();
   if (!table) return end_panel();
   ImGui::TableSetupScrollFreeze(0, 1);
-  auto width = [](const char* widest) { return ImGui::CalcTextSize(widest).x + 4; };
+  auto width = [](const char* widest) { return ImGui::CalcTextSize(widest).x + px(4); };
+  // A header's title and the room Dear ImGui keeps beside it for the sort arrow (0.65 font sizes).
+  auto header = [](const char* title) {
+    return ImGui::CalcTextSize(title).x + ImGui::GetFontSize() * 0.65f + ImGui::GetStyle().FramePadding.x;
+  };
   const ImGuiTableColumnFlags fixed = ImGuiTableColumnFlags_WidthFixed;
   const ImGuiTableColumnFlags err = ImGuiTableColumnFlags_WidthStretch | ImGuiTableColumnFlags_PreferSortDescending;
   // Widths from this model's names and shapes (they apply when the table is first made).
@@ -69,9 +73,9 @@ void layer_browser(const inspect::Snapshot& s, UiState& ui, const CommandSink& s
     shape_w = std::max(shape_w, width((std::to_string(r.rows) + "x" + std::to_string(r.cols)).c_str()));
   }
   ImGui::TableSetupColumn("layer", fixed | ImGuiTableColumnFlags_DefaultSort, name_w);
-  ImGui::TableSetupColumn("shape", fixed, std::max(shape_w, width("shape")));
+  ImGui::TableSetupColumn("shape", fixed, std::max(shape_w, header("shape")));
   ImGui::TableSetupColumn("quantization", fixed, width("tritplane g64 rot"));
-  ImGui::TableSetupColumn("bpw", fixed, width("0.00"));
+  ImGui::TableSetupColumn("bpw", fixed, std::max(width("0.00"), header("bpw")));
   ImGui::TableSetupColumn("w.err", err);
   ImGui::TableSetupColumn("out.err", err);
   ImGui::TableSetupColumn("sal.err", err);

@@ -29,23 +29,25 @@ void layer_errors(const inspect::Snapshot& s, UiState& ui, const CommandSink& se
       if (ui.error_metric_mask & (1 << m)) max = std::max(max, value(r, m));
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const ImVec2 p0 = ImGui::GetCursorScreenPos(), avail = ImGui::GetContentRegionAvail();
-  const ImVec2 p1{p0.x + avail.x, p0.y + std::max(40.0f, avail.y - 18)};
+  const ImVec2 p1{p0.x + avail.x, p0.y + std::max(px(40), avail.y - ImGui::GetTextLineHeight() - px(5))};
   const PlotFrame f = plot_frame(dl, p0, p1, 0.0f, float(max > 0 ? max * 1.05 : 1.0), "%.3f");
   const size_t n = s.layers.size();
   const float slot = (f.p1.x - f.p0.x) / float(n);
-  const float bar = std::max(1.0f, (slot - 2) / 3.0f);
+  const float bar = std::max(1.0f, (slot - px(2)) / 3.0f);
   for (size_t i = 0; i < n; ++i) {
     const float x = f.p0.x + slot * float(i);
     if (int(i) == s.selected) dl->AddRectFilled({x, f.p0.y}, {x + slot, f.p1.y}, IM_COL32(70, 70, 110, 255));
     for (int m = 0; m < 3; ++m) {
       if (!(ui.error_metric_mask & (1 << m))) continue;
-      const float bx = x + 1 + bar * float(m);
+      const float bx = x + px(1) + bar * float(m);
       dl->AddRectFilled({bx, f.y_of(float(value(s.layers[i], m)))}, {bx + bar, f.p1.y}, metric_color(m));
     }
     if (i % model::kLinearsPerLayer == 0) {
-      dl->AddLine({x, f.p0.y}, {x, f.p1.y + 4}, IM_COL32(110, 110, 120, 255));
-      const std::string label = text_printf("layers.%u", s.layers[i].ref.block);
-      dl->AddText({x + 2, f.p1.y + 2}, IM_COL32(180, 180, 190, 255), label.c_str());
+      dl->AddLine({x, f.p0.y}, {x, f.p1.y + px(4)}, IM_COL32(110, 110, 120, 255));
+      std::string label = text_printf("layers.%u", s.layers[i].ref.block);
+      if (ImGui::CalcTextSize(label.c_str()).x > slot * model::kLinearsPerLayer - px(4))  // a narrow plot
+        label = std::to_string(s.layers[i].ref.block);
+      dl->AddText({x + px(2), f.p1.y + px(2)}, IM_COL32(180, 180, 190, 255), label.c_str());
     }
   }
   ImGui::SetCursorScreenPos(f.p0);

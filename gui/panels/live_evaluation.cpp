@@ -35,27 +35,33 @@ void live_evaluation(const inspect::Snapshot& s, UiState& ui, const CommandSink&
 
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const ImVec2 p0 = ImGui::GetCursorScreenPos(), avail = ImGui::GetContentRegionAvail();
-  const ImVec2 p1{p0.x + avail.x - 40, p0.y + std::max(40.0f, avail.y - 18)};
+  const float line = ImGui::GetTextLineHeight();
+  const ImVec2 p1{p0.x + avail.x - ImGui::CalcTextSize("100%").x - px(8), p0.y + std::max(px(40), avail.y - line - px(5))};
   double kl_max = 0;
   for (const auto& e : s.evals) kl_max = std::max(kl_max, e.kl);
   const PlotFrame f = plot_frame(dl, p0, p1, 0.0f, float(kl_max > 0 ? kl_max * 1.15 : 1.0), "%.3f");
-  for (int i = 0; i <= 4; ++i) {  // right axis: top-1 from 0 to 100%
+  for (int i = 0; i <= 4; ++i) {  // right axis: top-1 from 0 to 100%, labels inside the plot's height
     const std::string t = text_printf("%d%%", i * 25);
-    dl->AddText({f.p1.x + 4, f.p1.y - (f.p1.y - f.p0.y) * float(i) / 4.0f - 7}, kTop1Color, t.c_str());
+    const float y = f.p1.y - (f.p1.y - f.p0.y) * float(i) / 4.0f - line / 2;
+    dl->AddText({f.p1.x + px(4), std::clamp(y, f.p0.y, f.p1.y - line)}, kTop1Color, t.c_str());
   }
   const size_t n = s.evals.size();
-  auto x_of = [&](size_t i) { return n == 1 ? (f.p0.x + f.p1.x) / 2 : f.p0.x + 8 + (f.p1.x - f.p0.x - 16) * float(i) / float(n - 1); };
+  auto x_of = [&](size_t i) {
+    return n == 1 ? (f.p0.x + f.p1.x) / 2 : f.p0.x + px(8) + (f.p1.x - f.p0.x - px(16)) * float(i) / float(n - 1);
+  };
   auto top1_y = [&](double t) { return f.p1.y - float(t) * (f.p1.y - f.p0.y); };
   for (size_t i = 0; i < n; ++i) {
     const float x = x_of(i);
     if (i > 0) {
-      dl->AddLine({x_of(i - 1), f.y_of(float(s.evals[i - 1].kl))}, {x, f.y_of(float(s.evals[i].kl))}, kKlColor, 2);
-      dl->AddLine({x_of(i - 1), top1_y(s.evals[i - 1].top1)}, {x, top1_y(s.evals[i].top1)}, kTop1Color, 2);
+      dl->AddLine({x_of(i - 1), f.y_of(float(s.evals[i - 1].kl))}, {x, f.y_of(float(s.evals[i].kl))}, kKlColor, px(2));
+      dl->AddLine({x_of(i - 1), top1_y(s.evals[i - 1].top1)}, {x, top1_y(s.evals[i].top1)}, kTop1Color, px(2));
     }
-    dl->AddCircleFilled({x, f.y_of(float(s.evals[i].kl))}, 3.5f, kKlColor);
-    dl->AddCircleFilled({x, top1_y(s.evals[i].top1)}, 3.5f, kTop1Color);
+    dl->AddCircleFilled({x, f.y_of(float(s.evals[i].kl))}, px(3.5f), kKlColor);
+    dl->AddCircleFilled({x, top1_y(s.evals[i].top1)}, px(3.5f), kTop1Color);
     const std::string label = text_printf("%u", s.evals[i].step);
-    if (n < 24 || i % (n / 12 + 1) == 0) dl->AddText({x - 3, f.p1.y + 2}, IM_COL32(170, 170, 180, 255), label.c_str());
+    if (n < 24 || i % (n / 12 + 1) == 0)
+      dl->AddText({x - ImGui::CalcTextSize(label.c_str()).x / 2, f.p1.y + px(2)}, IM_COL32(170, 170, 180, 255),
+                  label.c_str());
   }
   ImGui::SetCursorScreenPos(f.p0);
   ImGui::InvisibleButton("evals", {std::max(1.0f, f.p1.x - f.p0.x), std::max(1.0f, f.p1.y - f.p0.y)});
@@ -69,7 +75,7 @@ void live_evaluation(const inspect::Snapshot& s, UiState& ui, const CommandSink&
                       e.top1 * 100);
   }
   const char* axis = "edit";
-  dl->AddText({f.p0.x - ImGui::CalcTextSize(axis).x - 8, f.p1.y + 2}, IM_COL32(140, 140, 150, 255), axis);
+  dl->AddText({f.p0.x - ImGui::CalcTextSize(axis).x - px(8), f.p1.y + px(2)}, IM_COL32(140, 140, 150, 255), axis);
   end_panel();
 }
 

@@ -37,8 +37,8 @@ const inspect::Heatmap& heatmap(const std::shared_ptr<const inspect::LayerDetail
   const uint32_t r0 = uint32_t(ui.view_row0), c0 = uint32_t(ui.view_col0);
   const uint32_t r1 = std::min(d->rows, uint32_t(std::ceil(ui.view_row0 + ui.view_rows)));
   const uint32_t c1 = std::min(d->cols, uint32_t(std::ceil(ui.view_col0 + ui.view_cols)));
-  const uint32_t max_rows = std::max(1u, uint32_t(size.y / kCellPixels));
-  const uint32_t max_cols = std::max(1u, uint32_t(size.x / kCellPixels));
+  const uint32_t max_rows = std::max(1u, uint32_t(size.y / px(kCellPixels)));
+  const uint32_t max_cols = std::max(1u, uint32_t(size.x / px(kCellPixels)));
   const uint32_t key[6] = {r0, r1, c0, c1, max_rows, max_cols};
   if (ui.heat_detail != d || !std::equal(key, key + 6, ui.heat_key)) {
     ui.heat = inspect::downsample_max(d->saliency, d->rows, d->cols, r0, r1, c0, c1, max_rows, max_cols);
@@ -52,13 +52,13 @@ void color_bar(ImDrawList* dl, ImVec2 p0, ImVec2 p1, float lo, float hi, bool lo
   const int steps = 48;
   const float h = (p1.y - p0.y) / float(steps);
   for (int i = 0; i < steps; ++i)
-    dl->AddRectFilled({p0.x, p1.y - h * float(i + 1)}, {p0.x + 12, p1.y - h * float(i) + 0.5f},
+    dl->AddRectFilled({p0.x, p1.y - h * float(i + 1)}, {p0.x + px(12), p1.y - h * float(i) + 0.5f},
                       heat_color((float(i) + 0.5f) / float(steps)));
   for (int i = 0; i <= 2; ++i) {
     const float v = lo + (hi - lo) * float(i) / 2.0f;
     const std::string t = log_scale ? text_printf("1e%.1f", double(v)) : text_printf("%.2g", double(v));
-    dl->AddText({p0.x + 15, p1.y - (p1.y - p0.y) * float(i) / 2.0f - (i ? 0.0f : 13.0f)}, IM_COL32(190, 190, 200, 255),
-                t.c_str());
+    const float y = p1.y - (p1.y - p0.y) * float(i) / 2.0f - (i ? 0.0f : ImGui::GetTextLineHeight());
+    dl->AddText({p0.x + px(15), y}, IM_COL32(190, 190, 200, 255), t.c_str());
   }
 }
 
@@ -82,8 +82,9 @@ void saliency_map(const inspect::Snapshot& s, UiState& ui, const CommandSink&, P
   ImDrawList* dl = ImGui::GetWindowDrawList();
   const ImVec2 avail = ImGui::GetContentRegionAvail();
   const ImVec2 origin = ImGui::GetCursorScreenPos();
-  const ImVec2 p0{origin.x, origin.y + 10};  // room for the salient-channel marks
-  const ImVec2 size{std::max(16.0f, avail.x - 62), std::max(16.0f, avail.y - 28)};
+  const ImVec2 p0{origin.x, origin.y + px(10)};  // room for the salient-channel marks
+  const ImVec2 size{std::max(px(16), avail.x - px(25) - ImGui::CalcTextSize("1.2e-05").x),
+                    std::max(px(16), avail.y - px(10) - ImGui::GetTextLineHeightWithSpacing() - px(4))};
   const ImVec2 p1{p0.x + size.x, p0.y + size.y};
   const inspect::Heatmap& h = heatmap(s.detail, ui, size);
 
@@ -112,10 +113,12 @@ void saliency_map(const inspect::Snapshot& s, UiState& ui, const CommandSink&, P
   dl->PopClipRect();
   for (uint32_t ch : d.salient_channels) {
     const float x = screen_x(float(ch) + 0.5f);
-    if (x >= p0.x && x <= p1.x) dl->AddTriangleFilled({x - 4, p0.y - 9}, {x + 4, p0.y - 9}, {x, p0.y - 1}, IM_COL32(80, 230, 255, 255));
+    if (x >= p0.x && x <= p1.x)
+      dl->AddTriangleFilled({x - px(4), p0.y - px(9)}, {x + px(4), p0.y - px(9)}, {x, p0.y - px(1)},
+                            IM_COL32(80, 230, 255, 255));
   }
   dl->AddRect(p0, p1, IM_COL32(90, 90, 100, 255));
-  color_bar(dl, {p1.x + 6, p0.y}, {p1.x + 6, p1.y}, lo, hi, ui.saliency_log);
+  color_bar(dl, {p1.x + px(6), p0.y}, {p1.x + px(6), p1.y}, lo, hi, ui.saliency_log);
 
   ImGui::SetCursorScreenPos(p0);
   ImGui::InvisibleButton("map", size);
@@ -141,7 +144,7 @@ void saliency_map(const inspect::Snapshot& s, UiState& ui, const CommandSink&, P
     ui.view_col0 = std::clamp(ui.view_col0 - delta.x / size.x * ui.view_cols, 0.0f, float(d.cols) - ui.view_cols);
     ui.view_row0 = std::clamp(ui.view_row0 - delta.y / size.y * ui.view_rows, 0.0f, float(d.rows) - ui.view_rows);
   }
-  ImGui::SetCursorScreenPos({p0.x, p1.y + 2});
+  ImGui::SetCursorScreenPos({p0.x, p1.y + px(2)});
   text_elided(text_printf("input channel ->  %u x %u, %zu salient channels marked", d.rows, d.cols,
                           d.salient_channels.size()));
   end_panel();

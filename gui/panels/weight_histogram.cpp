@@ -56,17 +56,17 @@ void draw_histogram(const char* label, const inspect::Histogram& h, ImU32 color,
   const float bw = w / float(h.counts.size());
   for (size_t i = 0; i < h.counts.size(); ++i) {
     if (!h.counts[i]) continue;
-    const float top = p1.y - (height - 14) * scale(float(h.counts[i]));
-    dl->AddRectFilled({p0.x + bw * float(i), top}, {p0.x + bw * float(i + 1) - 1, p1.y}, color);
+    const float top = p1.y - (height - ImGui::GetTextLineHeight() - px(1)) * scale(float(h.counts[i]));
+    dl->AddRectFilled({p0.x + bw * float(i), top}, {p0.x + bw * float(i + 1) - px(1), p1.y}, color);
   }
   if (levels)
     for (float v : *levels) {
       if (v < h.lo || v > h.hi) continue;
       const float x = p0.x + (v - h.lo) / (h.hi - h.lo) * w;
-      dl->AddLine({x, p0.y + 12}, {x, p1.y}, IM_COL32(255, 230, 80, 200), 1.0f);
+      dl->AddLine({x, p0.y + ImGui::GetTextLineHeight()}, {x, p1.y}, IM_COL32(255, 230, 80, 200), px(1));
     }
   dl->AddRect(p0, p1, IM_COL32(80, 80, 90, 255));
-  dl->AddText({p0.x + 4, p0.y + 1}, IM_COL32(220, 220, 225, 255), label);
+  dl->AddText({p0.x + px(4), p0.y + px(1)}, IM_COL32(220, 220, 225, 255), label);
   ImGui::Dummy({w, height});
   if (ImGui::IsItemHovered()) {
     const float x = ImGui::GetIO().MousePos.x - p0.x;
@@ -87,7 +87,7 @@ void weight_histogram(const inspect::Snapshot& s, UiState& ui, const CommandSink
   const auto& d = *s.detail;
   static const char* scopes[] = {"tensor", "output channel", "input channel", "group"};
   int scope = int(ui.scope);
-  ImGui::SetNextItemWidth(140);
+  ImGui::SetNextItemWidth(px(140));
   if (ImGui::Combo("scope", &scope, scopes, 4)) ui.scope = inspect::Scope(scope);
   ImGui::SameLine();
   ImGui::Checkbox("log counts", &ui.hist_log);
@@ -98,7 +98,8 @@ void weight_histogram(const inspect::Snapshot& s, UiState& ui, const CommandSink
     text_elided(s.layers[d.layer].name);
   else
     text_elided(text_printf("row %u, col %u (click the map)", c.row, c.col));
-  const float height = std::max(40.0f, (ImGui::GetContentRegionAvail().y - 22) / 3.0f - 4);
+  const float height = std::max(px(40), (ImGui::GetContentRegionAvail().y - ImGui::GetTextLineHeightWithSpacing()) / 3.0f -
+                                            ImGui::GetStyle().ItemSpacing.y);
   const bool group_scope = ui.scope == inspect::Scope::Group;
   const std::vector<float>* levels = group_scope && !c.levels.empty() ? &c.levels : nullptr;
   const bool rotated = d.spec.rotation != quant::RotationMode::None;
