@@ -14,7 +14,6 @@
 #include <string>
 
 #include "common/file_io.h"
-#include "gpu_test.h"
 #include "model_fixtures.h"
 
 #ifdef BITLENS_INSPECT
@@ -99,7 +98,7 @@ TEST(InspectorApp, ScriptedSessionUnderXvfb) {
   if (!display && !xvfb) GTEST_SKIP() << "no display and no xvfb-run";
   if (!bitlens::file_exists(bitlens::test::stories15m_path()))
     GTEST_SKIP() << "the bundled model is not fetched (scripts/fetch_data.sh)";
-  const fs::path dir = fs::temp_directory_path() / ("bitlens_inspect_" + std::to_string(bitlens::test::fresh_seed()));
+  const fs::path dir = fs::temp_directory_path() / ("bitlens_inspect_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const std::string d = dir.string();
   const std::string script = "wait\n"
