@@ -1,13 +1,32 @@
-// The shared Gpu and the validation check after each GPU test.
+// The shared Gpu, the missing-device check, and the strategy reset and validation check after
+// each GPU test.
 #include "gpu_test.h"
 
-#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
+#include <string>
 
 #include "common/error.h"
 
 namespace bitlens::test {
+
+namespace {
+
+std::string g_no_device_reason;  // why the shared Gpu could not be made
+
+// Skips, or fails under BITLENS_REQUIRE_DEVICE=1 (a void function: GTEST_SKIP and FAIL return).
+void record_missing_device() {
+  const char* env = std::getenv("BITLENS_REQUIRE_DEVICE");
+  const std::string require = env ? env : "";
+  if (require == "1")
+    FAIL() << "no Vulkan device (" << g_no_device_reason << "), and BITLENS_REQUIRE_DEVICE=1 requires one";
+  if (!require.empty() && require != "0")
+    FAIL() << "BITLENS_REQUIRE_DEVICE=" << require << " must be 1 (fail without a Vulkan device) or 0";
+  GTEST_SKIP() << "no Vulkan device (" << g_no_device_reason << ")";
+}
+
+}  // namespace
 
 kernels::Gpu* shared_gpu() {
   static std::unique_ptr<kernels::Gpu> gpu;
@@ -19,26 +38,30 @@ kernels::Gpu* shared_gpu() {
       std::fprintf(stderr, "[bitlens] %s, validation %s\n", gpu->ctx().describe().c_str(),
                    gpu->ctx().validation_enabled() ? "on" : "off");
     } catch (const Error& e) {
+      g_no_device_reason = e.what();
       std::fprintf(stderr, "[bitlens] no usable Vulkan device: %s\n", e.what());
     }
   }
   return gpu.get();
 }
 
+bool missing_device() {
+  if (shared_gpu()) return false;
+  record_missing_device();
+  return true;
+}
+
 void GpuTest::SetUp() {
+  if (missing_device()) return;
   gpu_ = shared_gpu();
-  if (!gpu_) GTEST_SKIP() << "no Vulkan device";
+  strategy_ = gpu_->strategy();
   gpu_->ctx().clear_validation_messages();
 }
 
 void GpuTest::TearDown() {
   if (!gpu_) return;
+  gpu_->set_strategy(strategy_);
   for (const auto& m : gpu_->ctx().validation_messages()) ADD_FAILURE() << "validation layer: " << m;
-}
-
-uint64_t fresh_seed() {
-  static uint64_t counter = 0;
-  return uint64_t(std::chrono::steady_clock::now().time_since_epoch().count()) ^ (++counter * 0x9e3779b97f4a7c15ull);
 }
 
 std::vector<float> random_normal(size_t n, uint64_t seed, float stddev) {

@@ -148,7 +148,7 @@ CliResult run_bitlens(const std::string& args) {
 }  // namespace
 
 TEST(BenchCli, SyntheticJsonReportAndErrors) {
-  if (!test::shared_gpu()) GTEST_SKIP() << "no Vulkan device";
+  if (test::missing_device()) return;
   const test::TempDir dir;
   const std::string json = dir.file("bench.json");
   const CliResult r = run_bitlens("bench --synthetic stories15m --blocks 1 --bits 2 --contexts 8,0 --prefill 16 "

@@ -15,7 +15,6 @@
 #include <string>
 
 #include "common/file_io.h"
-#include "gpu_test.h"
 #include "model_fixtures.h"
 
 #ifdef BITLENS_INSPECT
@@ -118,7 +117,7 @@ const json& layer(const json& state, const std::string& name) {
 
 TEST(InspectorApp, ScriptedSessionUnderXvfb) {
   if (const std::string why = cannot_run_app(); !why.empty()) GTEST_SKIP() << why;
-  const fs::path dir = fs::temp_directory_path() / ("bitlens_inspect_" + std::to_string(bitlens::test::fresh_seed()));
+  const fs::path dir = fs::temp_directory_path() / ("bitlens_inspect_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const std::string d = dir.string();
   const std::string script = "wait\n"

@@ -70,10 +70,8 @@ class MatMulFixture : public test::GpuTest {
  protected:
   void run(const Case& c, const kernels::MatMulTuning& tuning) {
     if (c.strategy == Strategy::TilePerSubgroup && !gpu().caps().subgroup_arithmetic) GTEST_SKIP();
-    const Strategy saved = gpu().strategy();
     gpu().set_strategy(c.strategy);
     check_case(gpu(), ctx(), c, tuning);
-    gpu().set_strategy(saved);
   }
 };
 
@@ -341,14 +339,12 @@ TEST_F(MatMulArgs, RefusesInputTransformsItCannotApply) {
   kernels::MatMulArgs glu{1};
   glu.input = {Kind::SwiGlu, 64 * 1024, 0.0f};
   EXPECT_THROW(mm.record(cmd, glu), Error);  // up row past the end of x
-  const kernels::Strategy saved = gpu().strategy();
   gpu().set_strategy(kernels::Strategy::TilePerSubgroup);
   if (gpu().caps().subgroup_arithmetic) {
     kernels::MatMul gpu_kernel(gpu(), gw, xb, yb, {}, &norms);
     EXPECT_FALSE(gpu_kernel.transforms_input());
     EXPECT_THROW(gpu_kernel.record(cmd, norm), Error);
   }
-  gpu().set_strategy(saved);
 }
 
 }  // namespace

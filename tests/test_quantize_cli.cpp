@@ -94,7 +94,7 @@ TEST(QuantizeCli, ApiqModelStoresItsLoraFactorsAndRunsOnBothBackends) {
   EXPECT_NEAR(j["linear_bpw"].get<double>(), double(bits) / double(weights), 1e-9);
   EXPECT_NEAR(j["linear_bpw"].get<double>(), 2.54 + double(lora_bits) / double(weights), 0.01);
   for (const std::string backend : {"cpu", "vulkan"}) {
-    if (backend == "vulkan" && !test::shared_gpu()) continue;  // no Vulkan device at all
+    if (backend == "vulkan" && test::missing_device()) continue;
     const Result g = run_cli("run '" + out + "' --tokenizer '" + test::tokenizer_path() +
                              "' -n 8 --temp 0 --backend " + backend);
     EXPECT_EQ(g.status, 0) << backend << ": " << g.err;

@@ -6,7 +6,6 @@
 #include <chrono>
 #include <csignal>
 #include <filesystem>
-#include <thread>
 
 #include "cli_process.h"
 #include "model_fixtures.h"
@@ -38,14 +37,11 @@ std::vector<std::string> quantize_args(const std::string& out, const std::vector
 bool interrupt_after(const std::string& out, const std::vector<std::string>& options, const std::string& prefix,
                      size_t min_pieces) {
   test::CliProcess p(quantize_args(out, options));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(600);
-  while (p.running() && std::chrono::steady_clock::now() < deadline) {
-    if (pieces_in(out + ".partial", prefix) >= min_pieces) {
-      p.send(SIGINT);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
+  const std::string partial = out + ".partial";
+  const auto timeout = std::chrono::minutes(10);
+  if (p.wait_in_folder(fs::path(out).parent_path().string(), [&] { return fs::exists(partial); }, timeout) &&
+      p.wait_in_folder(partial, [&] { return pieces_in(partial, prefix) >= min_pieces; }, timeout))
+    p.send(SIGINT);
   const test::CliResult r = p.wait();
   if (r.status == 0) return false;
   EXPECT_EQ(r.status, 130) << r.err;

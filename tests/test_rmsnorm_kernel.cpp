@@ -30,7 +30,6 @@ TEST_P(RmsNormKernel, MatchesCpuReference) {
   const auto [width, strategy] = GetParam();
   const uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
-  const kernels::Strategy saved = gpu().strategy();
   gpu().set_strategy(strategy);
   const uint32_t n = 67, stride = kernels::activation_stride(width) + 4, x_off = 4, out_off = 12, w_off = 16;
   const float eps = 1e-5f;
@@ -48,7 +47,6 @@ TEST_P(RmsNormKernel, MatchesCpuReference) {
   place(wb, w, w_off, 1);
 
   kernels::RmsNorm norm(gpu(), width, eps, xb, wb, out);
-  gpu().set_strategy(saved);
   vk::CommandBuffer cmd(ctx());
   norm.record(cmd, {n, x_off, stride, out_off, stride, w_off});
   cmd.submit_and_wait();

@@ -128,14 +128,12 @@ TEST_P(RotateKernel, MatchesCpuReference) {
   const Case c = GetParam();
   const uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
-  const Strategy saved = gpu().strategy();
   gpu().set_strategy(c.strategy);
   for (bool with_signs : {true, false}) check(13, 8, c.n + 4, with_signs, seed);
   check(3, 1, c.n + 1, true, seed + 1);  // unaligned rows: the shared-memory kernel serves them
   check(5, 4, 3 * (c.n + 4) + 4, true, seed + 2, 3, c.n + 4);  // three parts side by side in each row
   check(2, 0, c.n, true, seed + 3, 2, 2 * c.n + 8);            // two parts one after the other's rows
   check(4, 4, 2 * (c.n + 4), true, seed + 4, 2, c.n + 4, true);  // added to another buffer's rows
-  gpu().set_strategy(saved);
 }
 
 INSTANTIATE_TEST_SUITE_P(Widths, RotateKernel, ::testing::ValuesIn(all_cases()), case_name);
@@ -146,7 +144,6 @@ class RotateRoundTrip : public test::GpuTest, public ::testing::WithParamInterfa
 TEST_P(RotateRoundTrip, InverseUndoesForward) {
   const uint64_t seed = test::fresh_seed();
   SCOPED_TRACE("seed " + std::to_string(seed));
-  const Strategy saved = gpu().strategy();
   gpu().set_strategy(GetParam());
   for (uint32_t n : {768u, 288u, 4096u}) {
     const auto signs = quant::random_sign_bits(n, seed);
@@ -166,7 +163,6 @@ TEST_P(RotateRoundTrip, InverseUndoesForward) {
     buf.download(got.data(), got.size() * 4);
     for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(got[i], x[i], 1e-5f * std::sqrt(float(n))) << "n " << n << " i " << i;
   }
-  gpu().set_strategy(saved);
 }
 
 INSTANTIATE_TEST_SUITE_P(Strategies, RotateRoundTrip,

@@ -13,9 +13,6 @@ using namespace bitlens;
 
 namespace {
 
-// Skips the test when no Vulkan device exists at all (as GpuTest does).
-bool have_device() { return test::shared_gpu() != nullptr; }
-
 void expect_silent_validation(const vk::Context& c) {
   for (const auto& m : c.validation_messages()) ADD_FAILURE() << "validation layer: " << m;
 }
@@ -32,7 +29,7 @@ std::string error_of(const vk::ContextOptions& o) {
 }  // namespace
 
 TEST(VkContextOptions, SurfaceAndSwapchainExtensionsWithAPresentingQueue) {
-  if (!have_device()) GTEST_SKIP() << "no Vulkan device";
+  if (test::missing_device()) return;
   vk::ContextOptions o = vk::ContextOptions::from_env();
   o.instance_extensions = {VK_KHR_SURFACE_EXTENSION_NAME};
   o.device_extensions = {VK_KHR_SWAPCHAIN_EXTENSION_NAME};
@@ -59,7 +56,7 @@ TEST(VkContextOptions, SurfaceAndSwapchainExtensionsWithAPresentingQueue) {
 }
 
 TEST(VkContextOptions, WithoutPresentationTheComputeQueueIsKept) {
-  if (!have_device()) GTEST_SKIP() << "no Vulkan device";
+  if (test::missing_device()) return;
   vk::ContextOptions o = vk::ContextOptions::from_env();
   vk::Context c(o);
   EXPECT_EQ(vkGetDeviceProcAddr(c.device(), "vkCreateSwapchainKHR"), nullptr);
@@ -67,7 +64,7 @@ TEST(VkContextOptions, WithoutPresentationTheComputeQueueIsKept) {
 }
 
 TEST(VkContextOptions, NoQueueThatCanPresentIsAClearError) {
-  if (!have_device()) GTEST_SKIP() << "no Vulkan device";
+  if (test::missing_device()) return;
   vk::ContextOptions o = vk::ContextOptions::from_env();
   o.can_present = [](VkInstance, VkPhysicalDevice, uint32_t) { return false; };
   const std::string e = error_of(o);
@@ -75,7 +72,7 @@ TEST(VkContextOptions, NoQueueThatCanPresentIsAClearError) {
 }
 
 TEST(VkContextOptions, MissingExtensionsAreNamed) {
-  if (!have_device()) GTEST_SKIP() << "no Vulkan device";
+  if (test::missing_device()) return;
   vk::ContextOptions o = vk::ContextOptions::from_env();
   o.instance_extensions = {"VK_BITLENS_no_such_instance_extension"};
   std::string e = error_of(o);

@@ -379,15 +379,11 @@ TEST_F(VulkanForwardRotated, GpuStrategyMatchesCpuForward) {
   PackedModel m = random_packed_model(c, quant::Format::Q4, seed);
   add_rotations(m, seed);
   CpuForward cpu(to_float_model(m));
-  const kernels::Strategy saved = gpu().strategy();
   gpu().set_strategy(kernels::Strategy::TilePerSubgroup);
-  {
-    VulkanForwardOptions vo;
-    vo.max_batch = 5;
-    VulkanForward gpu_forward(gpu(), m, vo);
-    compare_backends(cpu, gpu_forward, c.vocab_size, seed, 1e-3);
-  }
-  gpu().set_strategy(saved);
+  VulkanForwardOptions vo;
+  vo.max_batch = 5;
+  VulkanForward gpu_forward(gpu(), m, vo);
+  compare_backends(cpu, gpu_forward, c.vocab_size, seed, 1e-3);
 }
 
 TEST_F(VulkanForwardRefusals, BadCallsAndUnsupportedModels) {
